@@ -1,0 +1,126 @@
+"""Paragraph chunks: the units that are embedded, keyword-indexed and cited.
+
+One chunk per printed paragraph (:mod:`cableqa.layout`), keeping its number
+and marking.  A paragraph longer than the embedding model's input window
+(256 word pieces for all-MiniLM-L6-v2, counted with the model's own
+tokenizer) is cut into overlapping windows at sentence boundaries; every
+window keeps its paragraph's number, so a hit still cites ``¶12``.
+
+A chunk's ``text`` is the cable's own words.  What a paragraph lacks on its
+own (post, date, subject, tags, section heading) travels separately as
+:func:`context`, which the embedding and keyword index see but users never
+see as part of the excerpt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import layout
+from .cables import Cable
+
+MAX_TOKENS = 256  # all-MiniLM-L6-v2's input window, in word pieces
+OVERLAP_TOKENS = 48
+_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def estimate_tokens(text: str) -> int:
+    """Word pieces of ``text``, estimated (cable English averages ~1.3 a word); for tests and fakes."""
+    return int(len(text.split()) * 1.35) + 1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # stable: "05ALMATY4281#3" (3rd paragraph), "05ALMATY4281#12.2" (its 2nd window)
+    cable_id: str
+    ordinal: int  # paragraph position in the cable, from 1
+    para: str | None  # printed paragraph number, None for an unnumbered block
+    marking: str | None  # printed classification marking, e.g. "C", "S/NF"
+    section: str | None  # heading printed above the paragraph
+    window: int  # 0: the whole paragraph; 1, 2, ...: windows of a long one
+    text: str
+
+
+def windows(text: str, budget: int, count: Callable[[str], int] = estimate_tokens,
+            overlap: int = OVERLAP_TOKENS) -> list[str]:
+    """Cut ``text`` into windows of at most ``budget`` tokens, overlapping by whole sentences.
+
+    Windows are made of the text's own sentences (the cable's words); a single
+    sentence longer than the budget is cut between words.
+    """
+    if count(text) <= budget:
+        return [text]
+    units: list[tuple[str, int]] = []
+    for sentence in (s for s in _SENTENCE.split(text) if s.strip()):
+        n = count(sentence)
+        if n <= budget:
+            units.append((sentence, n))
+            continue
+        words = sentence.split()
+        step = max(1, int(len(words) * budget / n * 0.9))  # words per piece, with margin
+        for i in range(0, len(words), step):
+            piece = " ".join(words[i:i + step])
+            units.append((piece, count(piece)))
+    out: list[str] = []
+    start = 0
+    while start < len(units):
+        end, size = start, 0
+        while end < len(units) and (end == start or size + units[end][1] <= budget):
+            size += units[end][1]
+            end += 1
+        out.append(" ".join(u for u, _ in units[start:end]))
+        if end >= len(units):
+            break
+        back, kept = end, 0  # step back over trailing sentences worth at most `overlap` tokens
+        while back - 1 > start and kept + units[back - 1][1] <= overlap:
+            back -= 1
+            kept += units[back][1]
+        start = back
+    return out
+
+
+def chunk_cable(cable: Cable, max_tokens: int = MAX_TOKENS, count: Callable[[str], int] = estimate_tokens
+                ) -> tuple[layout.Layout, list[Chunk]]:
+    """The paragraphs of ``cable`` as chunks; each fits the model's ``max_tokens`` window.
+
+    The context prefix is not counted: where paragraph plus context overflow,
+    the model drops the last few word pieces, which keyword search still covers.
+    """
+    parsed = layout.parse(cable.body)
+    out = []
+    for p in parsed.paragraphs:
+        parts = windows(p.text, max_tokens - 2, count)  # 2: [CLS] and [SEP]
+        for w, text in enumerate(parts, 1 if len(parts) > 1 else 0):
+            ident = f"{cable.id}#{p.ordinal}" + (f".{w}" if w else "")
+            out.append(Chunk(id=ident, cable_id=cable.id, ordinal=p.ordinal, para=p.number,
+                             marking=p.marking, section=p.section, window=w, text=text))
+    return parsed, out
+
+
+def date_words(created: str) -> str:
+    """"2005-12-02T09:08:00" -> "December 2, 2005" (words a question would use)."""
+    try:
+        d = datetime.fromisoformat(created)
+    except ValueError:
+        return ""
+    return f"{d:%B} {d.day}, {d.year}"
+
+
+def context(cable: Cable, section: str | None = None) -> str:
+    """What a paragraph lacks on its own: subject, post, date, tags, section heading."""
+    parts = [cable.subject.rstrip(".")] if cable.subject else []
+    where_when = ", ".join(x for x in (cable.origin, date_words(cable.created)) if x)
+    if where_when:
+        parts.append(where_when)
+    if section:
+        parts.append(section.rstrip(":"))
+    return ". ".join(parts)
+
+
+def citation(cable_id: str, para: str | None, ordinal: int, marking: str | None) -> str:
+    """"05ALMATY4281 ¶3 (C)"; an unnumbered block cites its position: "¶[2]"."""
+    label = f"¶{para}" if para else f"¶[{ordinal}]"
+    return f"{cable_id} {label}" + (f" ({marking})" if marking else "")

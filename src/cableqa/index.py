@@ -1,0 +1,120 @@
+"""The read side of an index directory: the live generation, checked and opened.
+
+:class:`Index` holds one published generation (SQLite opened read-only and
+immutable, FAISS in memory).  :meth:`Index.stale` tells whether a newer
+generation has been published since, so a long-running reader (the web UI)
+can switch to it between questions without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import store, vectors
+from .store import IndexError_
+
+
+@dataclass(frozen=True)
+class CableView:
+    """A whole cable as the UI shows it."""
+
+    id: str
+    origin: str
+    created: str
+    classification: str
+    tags: tuple[str, ...]
+    subject: str
+    references: tuple[str, ...]  # referenced ids present in the index
+    references_missing: tuple[str, ...]  # referenced ids not in the index
+    cited_by: tuple[str, ...]
+    fields: dict
+    paragraphs: tuple[dict, ...]  # ordinal, para, marking, section, text
+    signature: str | None
+    source: str
+
+
+class Index:
+    def __init__(self, path: str | Path):
+        self.dir = store.IndexDir(path)
+        gen = self.dir.current()
+        if gen is None:
+            raise IndexError_(f"no index at {self.dir.path}; build one with `cableqa index SOURCES...`")
+        self.generation = gen
+        self.conn = store.connect(gen / store.DB, readonly=True)
+        try:
+            meta = store.read_meta(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise IndexError_(f"the index at {gen} is damaged ({exc}); run `{store.REBUILD_HINT}`") from exc
+        self.manifest = store.Manifest.from_meta(meta, gen.name)
+        if self.manifest.format_version != store.FORMAT_VERSION:
+            raise IndexError_(f"the index at {self.dir.path} has format version {self.manifest.format_version}; "
+                              f"this cableqa reads version {store.FORMAT_VERSION}. Run `{store.REBUILD_HINT}`")
+        try:
+            self.faiss = vectors.load(gen / store.VECTORS)
+        except Exception as exc:  # missing or unreadable file
+            raise IndexError_(f"the vector file of {gen} cannot be read ({exc}); "
+                              f"run `cableqa check --repair` or `{store.REBUILD_HINT}`") from exc
+        if self.faiss.ntotal != self.manifest.chunks or self.faiss.d != self.manifest.dim:
+            raise IndexError_(f"the vector file of {gen} holds {self.faiss.ntotal} vectors of dimension "
+                              f"{self.faiss.d}, the store {self.manifest.chunks} of {self.manifest.dim}; "
+                              f"run `cableqa check --repair` or `{store.REBUILD_HINT}`")
+
+    def check_model(self, model: str | None, backend: str | None) -> None:
+        """Refuse a query model other than the one the vectors were made with."""
+        for key, wanted in (("model", model), ("backend", backend)):
+            have = getattr(self.manifest, key)
+            if wanted is not None and wanted != have:
+                raise IndexError_(f"the index at {self.dir.path} was built with {key} {have!r}, not {wanted!r}; "
+                                  f"drop the {key} option to use the index's, or run `{store.REBUILD_HINT}` "
+                                  f"with --{key} {wanted}")
+
+    def stale(self) -> bool:
+        gen = self.dir.current()
+        return gen is not None and gen.name != self.generation.name
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- lookups -----------------------------------------------------------
+    def chunk_rows(self, ids: list[int]) -> dict[int, sqlite3.Row]:
+        out: dict[int, sqlite3.Row] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start:start + 900]
+            for row in self.conn.execute(
+                    "SELECT c.id, c.key, c.cable_id, c.ordinal, c.window, c.text, "
+                    "p.para, p.marking, p.section, p.text AS para_text, "
+                    "k.origin, k.created, k.classification, k.subject, k.tags "
+                    "FROM chunks c JOIN paragraphs p ON p.cable_id = c.cable_id AND p.ordinal = c.ordinal "
+                    f"JOIN cables k ON k.id = c.cable_id WHERE c.id IN ({','.join('?' * len(part))})", part):
+                out[row["id"]] = row
+        return out
+
+    def has_cable(self, cable_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM cables WHERE id = ?", (cable_id,)).fetchone() is not None
+
+    def cable(self, cable_id: str) -> CableView | None:
+        row = self.conn.execute("SELECT * FROM cables WHERE id = ?", (cable_id,)).fetchone()
+        if row is None:
+            return None
+        refs = json.loads(row["refs"] or "[]")
+        present = [r for r in refs if self.has_cable(r)]
+        cited_by = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT cable_id FROM refs WHERE ref_id = ? ORDER BY cable_id", (cable_id,))]
+        paragraphs = tuple(dict(p) for p in self.conn.execute(
+            "SELECT ordinal, para, marking, section, text FROM paragraphs WHERE cable_id = ? ORDER BY ordinal",
+            (cable_id,)))
+        return CableView(id=row["id"], origin=row["origin"], created=row["created"],
+                         classification=row["classification"], tags=tuple(json.loads(row["tags"] or "[]")),
+                         subject=row["subject"], references=tuple(present),
+                         references_missing=tuple(r for r in refs if r not in present), cited_by=tuple(cited_by),
+                         fields=json.loads(row["fields"] or "{}"), paragraphs=paragraphs,
+                         signature=row["signature"], source=row["source"])
+
+    def info(self) -> dict:
+        m = self.manifest
+        return {"cables": m.cables, "chunks": m.chunks, "model": m.model, "backend": m.backend, "dim": m.dim,
+                "updated": m.updated, "generation": m.generation, "faiss": m.faiss,
+                "format_version": m.format_version, "path": str(self.dir.path)}

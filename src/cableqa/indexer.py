@@ -1,0 +1,309 @@
+"""Incremental indexing: sources -> cables -> chunks -> vectors -> a new published generation.
+
+Only what changed is embedded: new cables, and cables whose content hash
+changed (even then, paragraphs whose embedded text is unchanged keep their
+vectors).  An update is built in a ``.partial`` generation and committed in
+batches, so an interrupted run resumes where it stopped, and is published
+atomically at the end (:class:`cableqa.store.IndexDir`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import chunks as chunking
+from . import store, vectors
+from .cables import Cable, Report, read_paths, source_path
+from .embed import Embedder, text_key
+
+BATCH_CHUNKS = 512  # chunks embedded and committed together
+
+
+@dataclass
+class Stats:
+    read: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    removed: int = 0
+    duplicates: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    cables: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    published: str | None = None
+    problems: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        skipped = [p for p in self.problems if p.skipped]
+        lines = [f"read {self.read} cables: {self.new} new, {self.changed} changed, {self.unchanged} unchanged"
+                 + (f", {self.moved} moved" if self.moved else "")
+                 + (f", {self.removed} removed" if self.removed else "")
+                 + (f", {self.duplicates} duplicate ids" if self.duplicates else ""),
+                 f"embedded {self.chunks_embedded} chunks" + (f" (reused {self.chunks_reused})"
+                                                             if self.chunks_reused else "")
+                 + f" in {self.embed_seconds:.1f}s; total {self.seconds:.1f}s",
+                 f"index: {self.cables} cables, {self.chunks} chunks"
+                 + (f" (published {self.published})" if self.published else " (unchanged)")]
+        if skipped:
+            reasons: dict[str, int] = {}
+            for p in skipped:
+                key = p.reason.split(" (")[0]
+                reasons[key] = reasons.get(key, 0) + 1
+            lines.append(f"skipped {len(skipped)}: " + "; ".join(f"{n} × {r}" for r, n in sorted(reasons.items())))
+        warnings = len(self.problems) - len(skipped)
+        if warnings:
+            lines.append(f"{warnings} warning(s) above")
+        return "\n".join(lines)
+
+
+def chunk_int_id(key: str, tkey: str) -> int:
+    """FAISS id of a chunk: stable for a chunk key and its embedded text (new text, new id)."""
+    return int.from_bytes(hashlib.sha1(f"{key}\0{tkey}".encode()).digest()[:8], "big") & ((1 << 63) - 1)
+
+
+def dedupe(cables: Iterable[Cable], report: Report, stats: Stats) -> dict[str, Cable]:
+    """One cable per id: the longest body wins, then the first read; each duplicate is reported."""
+    kept: dict[str, Cable] = {}
+    for cable in cables:
+        stats.read += 1
+        other = kept.get(cable.id)
+        if other is None:
+            kept[cable.id] = cable
+            continue
+        stats.duplicates += 1
+        winner, loser = (cable, other) if len(cable.body) > len(other.body) else (other, cable)
+        why = "longer body" if len(winner.body) != len(loser.body) else "read first"
+        report.add(loser.source, f"duplicate id {cable.id}; kept {winner.source} ({why})", skipped=True)
+        kept[cable.id] = winner
+    return kept
+
+
+def _indexed(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    return {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, hash, source FROM cables")}
+
+
+def _delete(conn: sqlite3.Connection, cable_id: str) -> None:
+    ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE cable_id = ?", (cable_id,))]
+    conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
+    for table, col in (("chunks", "cable_id"), ("paragraphs", "cable_id"), ("refs", "cable_id"), ("cables", "id")):
+        conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (cable_id,))
+
+
+def _insert(conn: sqlite3.Connection, cable: Cable, parsed, rows: list[tuple]) -> None:
+    conn.execute("INSERT INTO cables VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                 (cable.id, cable.origin, cable.created, cable.classification, json.dumps(list(cable.tags)),
+                  cable.subject, json.dumps(list(cable.references)), cable.body, cable.source,
+                  cable.content_hash(), parsed.signature, json.dumps(parsed.fields)))
+    conn.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?)",
+                     [(cable.id, p.ordinal, p.number, p.marking, p.section, p.text) for p in parsed.paragraphs])
+    conn.executemany("INSERT INTO refs VALUES (?,?)", [(cable.id, r) for r in cable.references])
+    conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)", [r[:8] for r in rows])
+    conn.executemany("INSERT INTO chunks_fts(rowid, text, context) VALUES (?,?,?)",
+                     [(r[0], r[5], r[8]) for r in rows])
+
+
+def _prunable(indexed: dict[str, tuple[str, str]], incoming: dict[str, Cable], read_files: set[str]) -> list[str]:
+    """Indexed cables whose source is gone: the file no longer exists, or was re-read without them."""
+    gone = []
+    for cid, (_, source) in indexed.items():
+        if cid in incoming:
+            continue
+        path = source_path(source)
+        if path in read_files or not os.path.exists(path):
+            gone.append(cid)
+    return gone
+
+
+def _open_partial(index_dir: store.IndexDir, base: Path | None, settings: dict,
+                  rebuild: bool) -> tuple[Path, bool]:
+    """(the .partial generation to write, whether it resumes an interrupted run of the same update)."""
+    base_name = base.name if base else ""
+    for partial in index_dir.partials():
+        meta: dict[str, str] = {}
+        if not rebuild and (partial / store.DB).exists():
+            try:
+                with closing(sqlite3.connect(partial / store.DB)) as conn:
+                    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            except sqlite3.DatabaseError:
+                meta = {}
+        if meta.get("partial_of") == base_name and all(meta.get(k) == v for k, v in settings.items()):
+            return partial, True
+        shutil.rmtree(partial, ignore_errors=True)
+    partial = index_dir.path / (index_dir.next_name() + ".partial")
+    partial.mkdir(parents=True)
+    if base is not None and not rebuild:
+        src = sqlite3.connect(f"file:{base / store.DB}?mode=ro", uri=True)
+        dst = sqlite3.connect(partial / store.DB)
+        src.backup(dst)
+        src.close()
+        dst.close()
+    with closing(store.connect(partial / store.DB)) as conn:
+        store.write_meta(conn, {**settings, "partial_of": base_name})
+        conn.commit()
+    return partial, False
+
+
+def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callable[[dict | None], Embedder], *,
+        prune: bool = False, rebuild: bool = False, wait: bool = False, report: Report | None = None,
+        progress: Callable[[int, int], None] | None = None) -> Stats:
+    """Index ``sources`` into ``index_path``; ``make_embedder(manifest or None)`` builds the embedder.
+
+    With no ``sources``, re-reads the source files recorded in the index
+    (useful with ``rebuild``).
+    """
+    t0 = time.perf_counter()
+    report = report or Report()
+    stats = Stats()
+    index_dir = store.IndexDir(index_path)
+    with index_dir.lock(wait=wait):
+        base = index_dir.current()
+        base_meta: dict[str, str] = {}
+        if base is not None:
+            with closing(store.connect(base / store.DB, readonly=True)) as conn:
+                base_meta = store.read_meta(conn)
+                if not sources:
+                    sources = sorted({source_path(r[0]) for r in conn.execute("SELECT DISTINCT source FROM cables")})
+        embedder = make_embedder(None if rebuild or not base_meta else base_meta)
+        settings = {"model": embedder.model, "backend": embedder.backend}
+        if base_meta and not rebuild:
+            for key in ("model", "backend"):
+                if base_meta.get(key) != settings[key]:
+                    raise store.IndexError_(
+                        f"the index at {index_dir.path} was built with {key} {base_meta.get(key)!r}, not "
+                        f"{settings[key]!r}; run `{store.REBUILD_HINT}` to re-embed everything, "
+                        f"or drop the {key} option")
+        incoming = dedupe(read_paths(sources, report), report, stats)
+        partial, resumed = _open_partial(index_dir, base, settings, rebuild)
+        conn = store.connect(partial / store.DB)
+        try:
+            _apply(conn, incoming, report, stats, embedder, prune, progress)
+            finished = _finish(conn, partial, base, embedder, settings, stats, resumed or rebuild)
+        finally:
+            conn.close()
+        if finished:
+            stats.published = index_dir.publish(partial).name
+        else:
+            shutil.rmtree(partial, ignore_errors=True)
+    stats.problems = report.problems
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embedder: Embedder, prune: bool,
+           progress) -> None:
+    indexed = _indexed(conn)
+    todo: list[Cable] = []
+    for cable in incoming.values():
+        old = indexed.get(cable.id)
+        if old is None:
+            stats.new += 1
+            todo.append(cable)
+        elif old[0] != cable.content_hash():
+            stats.changed += 1
+            todo.append(cable)
+        elif old[1] != cable.source:
+            stats.moved += 1
+            conn.execute("UPDATE cables SET source = ? WHERE id = ?", (cable.source, cable.id))
+        else:
+            stats.unchanged += 1
+    if prune:
+        for cid in _prunable(indexed, incoming, report.read_files):
+            _delete(conn, cid)
+            stats.removed += 1
+    conn.commit()
+    if not todo:
+        return
+    parsed = [(cable, *chunking.chunk_cable(cable, embedder.max_tokens, embedder.count_tokens)) for cable in todo]
+    total = sum(len(ch) for _, _, ch in parsed)
+    done = 0
+    batch: list[tuple] = []
+    for item in parsed:
+        batch.append(item)
+        if sum(len(ch) for _, _, ch in batch) >= BATCH_CHUNKS:
+            done += _write_batch(conn, batch, embedder, stats)
+            batch = []
+            if progress:
+                progress(done, total)
+    if batch:
+        done += _write_batch(conn, batch, embedder, stats)
+        if progress:
+            progress(done, total)
+
+
+def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> int:
+    """Embed what is new in ``batch`` (reusing vectors of unchanged texts) and commit it."""
+    import numpy as np
+
+    ids = [cable.id for cable, _, _ in batch]
+    reuse: dict[str, bytes] = {}
+    for start in range(0, len(ids), 900):
+        part = ids[start:start + 900]
+        reuse.update(conn.execute(f"SELECT text_key, vector FROM chunks WHERE cable_id IN "
+                                  f"({','.join('?' * len(part))})", part).fetchall())
+    rows, pending = [], []
+    for cable, _, chunk_list in batch:
+        for ch in chunk_list:
+            ctx = chunking.context(cable, ch.section)
+            embed_text = f"{ctx}\n{ch.text}" if ctx else ch.text
+            tkey = text_key(embed_text)
+            rows.append([chunk_int_id(ch.id, tkey), ch.id, cable.id, ch.ordinal, ch.window, ch.text, tkey,
+                         reuse.get(tkey), ctx])
+            if rows[-1][7] is None:
+                pending.append((len(rows) - 1, embed_text))
+    stats.chunks_reused += len(rows) - len(pending)
+    if pending:
+        t = time.perf_counter()
+        vecs = embedder.encode([text for _, text in pending])
+        stats.embed_seconds += time.perf_counter() - t
+        stats.chunks_embedded += len(pending)
+        for (i, _), v in zip(pending, vecs):
+            rows[i][7] = np.asarray(v, dtype=np.float32).tobytes()
+    by_cable: dict[str, list[tuple]] = {}
+    for r in rows:
+        by_cable.setdefault(r[2], []).append(tuple(r))
+    for cable, parsed, _ in batch:
+        _delete(conn, cable.id)
+        _insert(conn, cable, parsed, by_cable.get(cable.id, []))
+    conn.commit()
+    return len(rows)
+
+
+def _finish(conn, partial: Path, base: Path | None, embedder: Embedder, settings: dict, stats: Stats,
+            force: bool) -> bool:
+    """Write meta, FAISS and manifest into ``partial``; False when there is nothing to publish."""
+    changes = stats.new + stats.changed + stats.moved + stats.removed
+    stats.cables = conn.execute("SELECT COUNT(*) FROM cables").fetchone()[0]
+    stats.chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    if not changes and not force and base is not None:
+        return False
+    dim = embedder.dim
+    meta = {"format_version": store.FORMAT_VERSION, **settings, "dim": dim, "cables": stats.cables,
+            "chunks": stats.chunks, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "partial_of": base.name if base else ""}
+    index = vectors.load(base / store.VECTORS) if base is not None and (base / store.VECTORS).exists() else None
+    wanted = [r[0] for r in conn.execute("SELECT id FROM chunks")]
+    index = vectors.sync(index, wanted, lambda ids: store.vectors_of(conn, ids, dim), dim)
+    meta["faiss"] = vectors.kind_of(index)
+    if stats.chunks_embedded > 0.1 * max(stats.chunks, 1):
+        conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+    store.write_meta(conn, meta)
+    conn.commit()
+    # a published generation is one self-contained file: fold the WAL back in
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    vectors.save(index, partial / store.VECTORS)
+    store.write_manifest(partial, {k: str(v) for k, v in meta.items()})
+    return True

@@ -1,0 +1,413 @@
+"""The layout of a cable body: opening boilerplate, numbered paragraphs, noise.
+
+Teletype cables share a recognisable shape (see ``../shared/cables/README.md``)::
+
+    C O N F I D E N T I A L  ALMATY 004281          <- classification banner
+    SIPDIS                                          <- distribution caveat
+    E.O. 12958: DECL: 12/02/2015                    <- header fields
+    TAGS: PGOV, PREL, KZ, 2005 Election
+    SUBJECT: KAZAKHSTAN: RUMORS OF ...
+    REF: ALMATY 4144
+    Classified By: DCM Mark Asquino, reasons 1.4 (B) and (D).
+
+    1. (C) Summary:  A series of ill-advised ...   <- numbered, marked paragraphs
+    ...
+    ORDWAY                                          <- signature
+
+:func:`parse` splits a body into header fields (metadata), paragraphs (the
+cable's own words, hard wraps joined) and the noise it removed (SIPDIS lines,
+page-break and classification banners, teletype trailers), so that every
+word of the body ends up in exactly one of the three.  It never raises on
+text input: the worst case for a body of unrecognised shape is one
+paragraph per blank-line block.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_CLASS_WORDS = ("UNCLASSIFIED", "UNCLAS", "CONFIDENTIAL", "SECRET", "TOP SECRET",
+                "LIMITED OFFICIAL USE")
+
+
+def _spaced(word: str) -> str:
+    # "CONFIDENTIAL" also prints as "C O N F I D E N T I A L".
+    return r"\s?".join(re.escape(ch) for ch in word.replace(" ", ""))
+
+
+_CLASS = "(?:" + "|".join(_spaced(w) for w in sorted(_CLASS_WORDS, key=len, reverse=True)) + ")"
+# A whole line that is only a classification banner, e.g.
+# "C O N F I D E N T I A L SECTION 01 OF 03 ANKARA 008852", "UNCLAS MADRID 000123",
+# "CONFIDENTIAL     PTQ9863", "SECRET//NOFORN", "UNCLASSIFIED".
+_BANNER = re.compile(
+    rf"^{_CLASS}(?:\s*//?\s*[A-Z]+(?:\s[A-Z]+)?)*"
+    r"(?:\s+(?:SECTION|SECT|PART)\s+\d+\s+OF\s+\d+)?"
+    r"(?:\s+[A-Z][A-Z .'-]{1,30}?\s+\d{1,7})?"
+    r"(?:\s+[A-Z]{2,4}\d{3,6})?"
+    r"(?:\s+(?:SIPDIS|NOFORN|SENSITIVE|NODIS|EXDIS|LIMDIS)[ ,]*)*\s*$",
+    re.IGNORECASE,
+)
+# Page-break banner at the start of a line: "PAGE 02  ZAGREB  01189  01 OF 05  061107Z".
+_PAGE = re.compile(r"^PAGE\s+\d{1,3}\s+(?:RUE[A-Z]+\d*\s+)?(?:[A-Z][A-Z .]{0,20}?\s+\d{3,7}\s+(?:\d{2}\s+OF\s+\d{2}\s+)?\d{6}Z)?\s*")
+_SIPDIS = re.compile(r"\bS\s?I\s?P\s?D\s?I\s?S\b\s*", re.IGNORECASE)
+_CAVEAT_LINE = re.compile(r"^(?:(?:SIPDIS|NOFORN|SENSITIVE|NODIS|EXDIS|LIMDIS)[\s,;.\\]*)+$", re.IGNORECASE)
+_TRAILER = re.compile(
+    r"^(?:NNNN|=+\s*CABLE ENDS\s*=+|\d{4}[A-Z]{3,8}\d{5}\s+-\s+.*|v\d+(?:\.\d+)+|>{3,}.*|#\d{4}\s*)$"
+)
+_RULE = re.compile(r"^[-=_*]{3,}$")
+_DATED = re.compile(r"^\s*Cable dated:\s*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?")
+
+# Header fields of the opening boilerplate.
+_FIELDS = [
+    ("eo", re.compile(r"^(?=E\.?\s?O\.?\s*1\d{4}\b)", re.IGNORECASE)),
+    ("tags", re.compile(r"^TAGS?\s*:\s*|^TAGS\s+", re.IGNORECASE)),
+    ("subject", re.compile(r"^SUBJ(?:ECT)?\s*:\s*", re.IGNORECASE)),
+    ("ref", re.compile(r"^REF(?:S|TEL|TELS|ERENCES?)?\s*(?::|\.(?=\s)|(?=\s+[A-Z]\.\s))\s*", re.IGNORECASE)),
+    ("classified_by", re.compile(r"^(?:CLASSIFIED\s+BY|DERIVED\s+FROM)\b\s*:?\s*", re.IGNORECASE)),
+]
+# Header fields glued into one line by the media-cleaned HTML releases.
+_GLUED = re.compile(r"(?<=\S)\s*(?=E\.O\.\s?1\d{4}|TAGS:|SUBJECT:|REF:|Classified By:|SIPDIS)|(?<=SIPDIS)",
+                    re.IGNORECASE)
+
+# "1. (C) ...", "12.  (S/NF) ...", "3.(U)", "4. Unmarked text", "2) (C) ...".
+_NUMBERED = re.compile(
+    r"^\s*(\d{1,3})(?:\.|\)(?=\s*\())\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?=\s|$))?\s*"
+)
+_MARKING = re.compile(r"^(?:TS|S|C|U|SBU|LOU|FOUO|UNCLAS|CONFIDENTIAL|SECRET)\b(?:\s*[/ ,-]+\s*[A-Z]+)*$",
+                      re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:--|-\s|\*\s|o\s|[A-Za-z]\.\s|\(?[a-zA-Z0-9]{1,2}\)\s)")
+_SIGNATURE = re.compile(r"^[A-Z][A-Za-z.'\-]*(?: [A-Z][A-Za-z.'\-]*){0,3}$")
+_SENTENCE_END = re.compile(r"[.!?:;\"')\]]$")
+
+MAX_GAP = 6  # a printed number may skip this many (redacted paragraphs) and still count
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph as printed: number and marking as in the cable, text with hard wraps joined."""
+
+    ordinal: int  # position in the cable, from 1
+    number: str | None  # printed number ("3"), None for an unnumbered block
+    marking: str | None  # printed classification marking ("C", "S/NF"), if any
+    text: str
+    section: str | None = None  # heading printed above the paragraph
+
+
+@dataclass(frozen=True)
+class Layout:
+    fields: dict[str, str]  # eo, tags, subject, ref, classified_by, preamble (addressees, caveats)
+    paragraphs: tuple[Paragraph, ...]
+    signature: str | None
+    noise: tuple[str, ...] = field(default=())  # removed text, for accounting and tests
+
+
+def _strip_noise(lines: list[str], noise: list[str]) -> list[str]:
+    kept = []
+    for line in lines:
+        text = line.strip()
+        if not text:
+            kept.append("")
+            continue
+        page = _PAGE.match(text)
+        if page and (page.end() > len("PAGE 0") + 3 or not text[page.end():]):
+            noise.append(text[: page.end()].strip())
+            text = text[page.end():].strip()
+            if not text:
+                continue
+        if _BANNER.match(text) or _TRAILER.match(text) or _CAVEAT_LINE.match(text):
+            noise.append(text)
+            continue
+        if _SIPDIS.search(text):
+            noise.extend(m.group().strip() for m in _SIPDIS.finditer(text))
+            text = _SIPDIS.sub("", text).strip()
+            if not text or _CAVEAT_LINE.match(text):
+                if text:
+                    noise.append(text)
+                continue
+        kept.append(text)
+    return kept
+
+
+def _blocks(lines: list[str]) -> list[list[str]]:
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in lines:
+        if line:
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _field_of(line: str) -> tuple[str, str] | None:
+    for name, pattern in _FIELDS:
+        m = pattern.match(line)
+        if m:
+            return name, line[m.end():].strip()
+    return None
+
+
+def _numbered(line: str) -> tuple[int, str | None, str] | None:
+    m = _NUMBERED.match(line)
+    if not m:
+        return None
+    marking = m.group(2)
+    if marking is not None and not _MARKING.match(marking.strip()):
+        return None
+    rest = line[m.end():]
+    if not rest and marking is None:
+        return None
+    return int(m.group(1)), (marking.strip() if marking else None), rest
+
+
+def _split_glued_header(lines: list[str]) -> list[str]:
+    out = []
+    for i, line in enumerate(lines):
+        if i < 12 and len(_GLUED.findall(line)) >= 2:
+            out.extend(part.strip() for part in _GLUED.split(line) if part.strip())
+        else:
+            out.append(line)
+    return out
+
+
+def _join_lines(lines: list[str]) -> str:
+    """Join hard-wrapped teletype lines; keep line breaks before list items."""
+    text = ""
+    for line in lines:
+        if not text:
+            text = line
+        elif _BULLET.match(line):
+            text += "\n" + line
+        elif text.endswith("-") and len(text) > 1 and text[-2].isalpha() and line[:1].isalpha():
+            text += line  # "SPD-" / "Green": a compound split at the wrap
+        else:
+            text += " " + line
+    return text
+
+
+def _is_heading(block: list[str], next_block: list[str] | None) -> str | None:
+    words = [ln for ln in block if not _RULE.match(ln)]
+    if (len(words) != len(block) and 1 <= len(words) <= 2 and all(len(w) <= 80 for w in words)
+            and next_block is not None and (len(next_block) > 1 or _numbered(next_block[0]) is not None)):
+        return " ".join(words)
+    if (len(block) == 1 and len(block[0]) <= 60 and len(block[0].split()) <= 8
+            and not _SENTENCE_END.search(block[0]) and not _BULLET.match(block[0]) and _numbered(block[0]) is None
+            and next_block is not None and _numbered(next_block[0]) is not None):
+        return block[0]
+    return None
+
+
+_REF_ITEM_LINE = re.compile(r"^\(?[A-Z]\)?[.)]?\s+(?:\d{2}\s+)?[A-Z][A-Za-z ]+\s+0*\d{1,7}\b")
+
+
+def _preamble_end(blocks: list[list[str]]) -> int:
+    """Index of the first content block: after the last header-field block that precedes ¶1.
+
+    Blocks that only continue the header (further REF items, a wrapped
+    "Classified By" reason such as "d).") belong to it too.
+    """
+    last_field = -1
+    for i, block in enumerate(blocks[:40]):
+        if _numbered(block[0]) is not None and last_field >= 0:
+            break
+        if any(_field_of(line) for line in block):
+            last_field = i
+        elif last_field == i - 1 >= 0 and (all(_REF_ITEM_LINE.match(ln) for ln in block)
+                                           or len(" ".join(block).split()) <= 3):
+            last_field = i
+        elif last_field >= 0 and i - last_field > 2:
+            break
+    return last_field + 1
+
+
+def _heading_blocks(blocks: list[list[str]]) -> list[list[str]]:
+    """Give each ruled heading ("Summary" over "-------") a block of its own."""
+    split: list[list[str]] = []
+    for block in blocks:
+        # "Summary / ------- / 1. (U) With ..." printed without a blank line after the rule
+        while True:
+            rules = [k for k, ln in enumerate(block) if _RULE.match(ln)]
+            cut = next((k for k in rules if k < len(block) - 1 and k <= 3
+                        and not _RULE.match(block[k + 1])
+                        and sum(not _RULE.match(ln) for ln in block[:k]) >= 1), None)
+            if cut is None:
+                break
+            split.append(block[: cut + 1])
+            block = block[cut + 1:]
+        split.append(block)
+    out: list[list[str]] = []
+    for block in split:
+        # a rule printed as its own block belongs to the heading beside it
+        if all(_RULE.match(ln) for ln in block):
+            if out and len(out[-1]) <= 2 and not all(_RULE.match(ln) for ln in out[-1]):
+                out[-1] = out[-1] + block
+                continue
+        if out and all(_RULE.match(ln) for ln in out[-1]) and len(block) <= 2:
+            out[-1] = out[-1] + block
+            continue
+        out.append(block)
+    return out
+
+
+def _parse_fields(blocks: list[list[str]]) -> dict[str, str]:
+    fields: dict[str, list[str]] = {}
+    for block in blocks:
+        current = "preamble"
+        for line in block:
+            found = _field_of(line)
+            if found:
+                current, value = found
+                fields.setdefault(current, [])
+                if value:
+                    fields[current].append(value)
+            else:
+                fields.setdefault(current, []).append(line)
+        # a field ends with its block; a following unlabelled block is preamble again
+    return {k: " ".join(v).strip() for k, v in fields.items() if v}
+
+
+def _split_on_numbers(block: list[str], last: int) -> list[list[str]]:
+    """A marked paragraph start inside a block (no blank line before it) starts a new block."""
+    parts = [[block[0]]]
+    for line in block[1:]:
+        found = _numbered(line)
+        if found and found[1] is not None and found[0] == last + len(parts):
+            parts.append([line])
+        else:
+            parts[-1].append(line)
+    return parts
+
+
+def _signature(paragraphs: list[dict]) -> str | None:
+    if not paragraphs:
+        return None
+    last = paragraphs[-1]
+    lines = last["lines"]
+    if not lines:
+        return None
+    candidate = lines[-1]
+    if not _SIGNATURE.match(candidate) or len(candidate) > 40:
+        return None
+    alone = len(lines) == 1 or last["block_starts"][-1] == len(lines) - 1
+    if not alone and not _SENTENCE_END.search(lines[-2]):
+        return None
+    if len(lines) == 1 and last["number"] is not None:
+        return None
+    lines.pop()
+    if last["block_starts"] and last["block_starts"][-1] >= len(lines):
+        last["block_starts"].pop()
+    if not lines:
+        paragraphs.pop()
+    return candidate
+
+
+def _paragraph_text(lines: list[str], block_starts: list[int]) -> str:
+    """Join blocks of one paragraph: a stray blank line mid-sentence joins with a space."""
+    bounds = block_starts + [len(lines)]
+    text = ""
+    for start, end in zip(bounds, bounds[1:]):
+        piece = _join_lines(lines[start:end])
+        if not text:
+            text = piece
+        elif not _SENTENCE_END.search(text) and not _BULLET.match(piece) and _numbered(piece) is None:
+            text += " " + piece  # a sentence running on across a stray blank line or a removed SIPDIS
+        else:
+            text += "\n" + piece
+    return text
+
+
+def parse(body: str) -> Layout:
+    """Split a cable body into header fields, paragraphs and removed noise."""
+    noise: list[str] = []
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    dated = _DATED.match(body)
+    if dated:
+        noise.append(dated.group().strip())
+        body = body[dated.end():]
+    lines = _strip_noise(_split_glued_header(body.split("\n")), noise)
+    blocks = _blocks(lines)
+    start = _preamble_end(blocks)
+    fields = _parse_fields(blocks[:start])
+
+    paragraphs: list[dict] = []
+    last_number = 0
+    section: str | None = None
+    section_used = True
+    content = _heading_blocks(blocks[start:])
+    # where a marked "N. (C)" comes later, an unmarked "N." before it is a sub-item, not paragraph N
+    marked_later: dict[int, int] = {}
+    for i, block in enumerate(content):
+        found = _numbered(block[0])
+        if found and found[1] is not None:
+            marked_later[found[0]] = i
+    for i, block in enumerate(content):
+        nxt = content[i + 1] if i + 1 < len(content) else None
+        heading = _is_heading(block, nxt)
+        if heading is not None and nxt is not None:
+            # consecutive headings (a contents list, say) stack up rather than vanish
+            section = heading if section_used or section is None else f"{section} / {heading}"
+            section_used = False
+            continue
+        for part in _split_on_numbers(block, last_number):
+            found = _numbered(part[0])
+            numbered_ok = found is not None and (
+                last_number < found[0] <= last_number + MAX_GAP or (last_number == 0 and found[0] <= MAX_GAP)
+            ) and not (found[1] is None and marked_later.get(found[0], -1) > i)
+            if numbered_ok:
+                number, marking, rest = found
+                last_number = number
+                first = [rest] if rest else []
+                paragraphs.append({"number": str(number), "marking": marking, "section": section,
+                                   "lines": first + part[1:], "block_starts": [0]})
+            elif paragraphs and section_used and (
+                    last_number > 0 or len(" ".join(paragraphs[-1]["lines"]).split()) < 12):
+                # continuation of the current numbered paragraph (or of a too-short block)
+                paragraphs[-1]["block_starts"].append(len(paragraphs[-1]["lines"]))
+                paragraphs[-1]["lines"].extend(part)
+            else:
+                paragraphs.append({"number": None, "marking": None, "section": section,
+                                   "lines": list(part), "block_starts": [0]})
+            section_used = True
+
+    signature = _signature(paragraphs)
+    out = []
+    for p in paragraphs:
+        text = _paragraph_text(p["lines"], p["block_starts"])
+        if text.strip():
+            out.append(Paragraph(ordinal=len(out) + 1, number=p["number"], marking=p["marking"],
+                                 text=text.strip(), section=p["section"]))
+    return Layout(fields=fields, paragraphs=tuple(out), signature=signature, noise=tuple(noise))
+
+
+_REF_ITEM = re.compile(r"(?:\b(\d{2})\s+)?\b([A-Z][A-Z]+(?: [A-Z]+){0,3}?)\s+0*(\d{1,7})\b")
+
+
+def reference_ids(refs: str, year: str) -> list[str]:
+    """Cable ids a ``REF:`` line names, e.g. "A. ALMATY 4144" -> "05ALMATY4144" for a 2005 cable.
+
+    A reference without a year is assumed to be from the citing cable's year
+    (``year``: two digits); callers resolve against the ids they know.
+    """
+    out = []
+    for yy, post, num in _REF_ITEM.findall(refs.upper().replace("¶", " ")):
+        post = post.replace(" ", "")
+        if post in {"REF", "REFTEL", "AND", "SECTION", "PARA", "PARAS", "OF"} or len(post) < 3:
+            continue
+        ident = f"{yy or year}{post}{num}"
+        if ident not in out:
+            out.append(ident)
+    return out
+
+
+def parse_header(body: str, max_lines: int = 120) -> dict[str, str]:
+    """Only the header fields of a body (cheap: reads its first lines)."""
+    lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n", max_lines)[:max_lines]
+    blocks = _blocks(_strip_noise(_split_glued_header(lines), []))
+    fields = _parse_fields(blocks[: _preamble_end(blocks)])
+    if fields.get("tags", "").islower():  # media-cleaned releases print "Tags: prel, pgov"
+        fields["tags"] = fields["tags"].upper()
+    return fields

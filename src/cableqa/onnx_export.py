@@ -1,0 +1,110 @@
+"""Export a sentence-transformers model to ONNX (optionally int8) and run it with ONNX Runtime.
+
+Everything happens locally from the already-installed model; nothing is
+downloaded.  The export is cached in a folder (``<index>/onnx/<model>/``):
+``model.onnx`` (fp32, BERT-fused), ``model-int8.onnx`` (dynamic int8),
+``tokenizer.json`` and ``meta.json`` (pooling, dimension, window).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+def _export(folder: Path, load_st: Callable) -> None:
+    import torch
+
+    st = load_st()
+    names = [type(m).__name__ for m in st]
+    if names[:2] != ["Transformer", "Pooling"] or any(n != "Normalize" for n in names[2:]):
+        from .embed import EmbedError
+
+        raise EmbedError(f"ONNX export supports Transformer+Pooling models; this one has {names}. "
+                         "Use --backend torch.")
+    pooling = st[1]
+    mode = "cls" if getattr(pooling, "pooling_mode_cls_token", False) else "mean"
+    hf = st[0].auto_model.float().eval()
+    config = hf.config
+    if hasattr(config, "_attn_implementation"):
+        config._attn_implementation = "eager"  # exports as plain ops that ORT fuses into Attention
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    enc = st.tokenizer(["a short one", "a slightly longer example text"], padding=True, return_tensors="pt")
+    args = tuple(enc[k] if k in enc else torch.zeros_like(enc["input_ids"])
+                 for k in ("input_ids", "attention_mask", "token_type_ids"))
+    axes = {k: {0: "batch", 1: "tokens"} for k in ("input_ids", "attention_mask", "token_type_ids", "hidden")}
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        torch.onnx.export(Wrapped(hf), args, str(raw), input_names=list(axes)[:3], output_names=["hidden"],
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+        from onnxruntime.transformers import optimizer
+
+        fused = Path(tmp) / "model.onnx"
+        optimizer.optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
+                                 hidden_size=config.hidden_size).save_model_to_file(str(fused))
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        int8 = Path(tmp) / "model-int8.onnx"
+        quantize_dynamic(str(fused), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        st.tokenizer.save_pretrained(tmp)
+        meta = {"pooling": mode, "dim": int(config.hidden_size), "max_tokens": int(st.max_seq_length or 256),
+                "normalize": "Normalize" in names}
+        (Path(tmp) / "meta.json").write_text(json.dumps(meta))
+        for name in ("model.onnx", "model-int8.onnx", "tokenizer.json", "meta.json"):
+            os.replace(Path(tmp) / name, folder / name)
+
+
+def load(folder: Path, load_st: Callable, int8: bool):
+    """(session, tokenizer, pooling, dim, max_tokens) for the model exported in ``folder`` (exported on first use)."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "meta.json").exists():
+        _export(folder, load_st)
+    meta = json.loads((folder / "meta.json").read_text())
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    session = ort.InferenceSession(str(folder / ("model-int8.onnx" if int8 else "model.onnx")), options,
+                                   providers=["CPUExecutionProvider"])
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=meta["max_tokens"])
+    tokenizer.enable_padding()
+    return session, tokenizer, meta["pooling"], meta["dim"], meta["max_tokens"]
+
+
+def encoder(session, tokenizer, pooling: str, batch_size: int) -> Callable[[list[str]], np.ndarray]:
+    inputs = {i.name for i in session.get_inputs()}
+
+    def encode(texts: list[str]) -> np.ndarray:
+        out = []
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer.encode_batch(texts[start:start + batch_size])
+            ids = np.array([e.ids for e in batch], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = session.run(None, {k: v for k, v in feed.items() if k in inputs})[0]
+            if pooling == "cls":
+                out.append(hidden[:, 0])
+            else:
+                m = mask[..., None].astype(np.float32)
+                out.append((hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9))
+        return np.concatenate(out)
+
+    return encode

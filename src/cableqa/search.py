@@ -1,0 +1,275 @@
+"""Hybrid retrieval: the one ``search()`` that the CLI, batch mode and web UI all call.
+
+For a question (plus the earlier turns of a chat) it
+
+1. parses filters the question states and resolves them (fuzzy origin);
+2. ranks chunks densely (FAISS, or exact over the filtered subset) and by
+   keyword (SQLite FTS5 BM25 over the paragraph and its cable context);
+3. fuses the rankings (weighted reciprocal rank fusion), with the earlier
+   turns of a chat as a down-weighted second query;
+4. collapses windows into paragraphs and returns cited :class:`Hit`\\ s.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import chunks, store, vectors
+from .embed import Embedder
+from .filters import Filters, match_origins, parse_question
+from .index import Index
+from .keywords import fts_query
+
+DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
+EXACT_MAX = 50_000  # filtered subsets up to this many chunks are searched exactly
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Retrieval knobs, tuned on ../shared/eval/dev.jsonl (see benchmarks/retrieval.py)."""
+
+    mode: str = "hybrid"  # hybrid | dense | keyword
+    dense_k: int = 100
+    keyword_k: int = 100
+    rrf_k: int = 10
+    w_dense: float = 1.0
+    w_keyword: float = 1.0
+    fts_text: float = 1.0  # BM25 column weights: paragraph text, cable context
+    fts_context: float = 0.5
+    history_weight: float = 0.35  # earlier chat turns, relative to the current question
+
+
+@dataclass(frozen=True)
+class Hit:
+    cable_id: str
+    para: str | None
+    ordinal: int
+    marking: str | None
+    section: str | None
+    text: str
+    score: float
+    origin: str
+    created: str
+    classification: str
+    subject: str
+    chunk: str
+
+    @property
+    def citation(self) -> str:
+        return chunks.citation(self.cable_id, self.para, self.ordinal, self.marking)
+
+    def citation_line(self) -> str:
+        parts = [self.citation, self.origin, self.created[:10], self.classification, self.subject]
+        return " · ".join(p for p in parts if p)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["para"] = self.para if self.para else f"[{self.ordinal}]"
+        d["score"] = round(float(self.score), 6)
+        d["citation"] = self.citation
+        return d
+
+
+@dataclass
+class Result:
+    question: str
+    hits: list[Hit]
+    filters: Filters  # the filters applied (flags merged with those parsed from the question)
+    parsed: Filters  # what was read from the question itself
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"question": self.question, "filters": self.filters.describe(), "notes": self.notes,
+                "hits": [h.to_json() for h in self.hits]}
+
+
+def _rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    for ids, weight in rankings:
+        for rank, cid in enumerate(ids):
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank + 1)
+    return scores
+
+
+class Searcher:
+    def __init__(self, index_path: str | Path, model: str | None = None, backend: str | None = None,
+                 device: str = "auto", tuning: Tuning | None = None, embedder: Embedder | None = None):
+        self.path = Path(index_path)
+        self.index = Index(self.path)
+        self.index.check_model(model, backend)
+        self.device = device
+        self.tuning = tuning or Tuning()
+        self._embedder = embedder
+        self._load_lookups()
+
+    # -- index lifecycle -------------------------------------------------------
+    def _load_lookups(self) -> None:
+        rows = self.index.conn.execute("SELECT DISTINCT origin FROM cables").fetchall()
+        self.origins = sorted(r[0] for r in rows if r[0])
+        ids = [r[0] for r in self.index.conn.execute("SELECT id FROM cables")]
+        self.posts = {re.sub(r"\d+$", "", i[2:]) for i in ids if i[:2].isdigit()}
+
+    def refresh(self) -> bool:
+        """Switch to a newer published index, if any; True when it switched."""
+        if not self.index.stale():
+            return False
+        fresh = Index(self.path)
+        old, self.index = self.index, fresh
+        old.close()
+        if self._embedder and (self._embedder.model, self._embedder.backend) != (fresh.manifest.model,
+                                                                                  fresh.manifest.backend):
+            self._embedder = None
+        self._load_lookups()
+        return True
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            m = self.index.manifest
+            self._embedder = Embedder(m.model, m.backend, device=self.device, cache_dir=self.path / "onnx")
+        return self._embedder
+
+    def info(self) -> dict:
+        return self.index.info()
+
+    # -- retrieval -------------------------------------------------------------
+    def _allowed(self, filters: Filters, notes: list[str]) -> list[int] | None:
+        """Chunk ids the filters allow (None: no filter); empty with a note when nothing matches."""
+        if not filters:
+            return None
+        origins = None
+        if filters.origin:
+            origins = match_origins(filters.origin, self.origins)
+            if not origins:
+                notes.append(f"No cables from an origin like {filters.origin!r} in this index.")
+                return []
+            if len(origins) <= 3:
+                notes.append("Origin: " + ", ".join(origins))
+        where, params = filters.sql(origins)
+        ids = [r[0] for r in self.index.conn.execute(
+            f"SELECT c.id FROM chunks c JOIN cables k ON k.id = c.cable_id WHERE {where}", params)]
+        if not ids:
+            notes.append(f"No cables match the filters ({filters.describe()}).")
+        return ids
+
+    def _dense(self, qvec: np.ndarray, allowed: list[int] | None, k: int) -> list[int]:
+        if allowed is not None and len(allowed) <= EXACT_MAX:
+            ids, vecs = store.vectors_of(self.index.conn, allowed, self.index.manifest.dim)
+            order = np.argsort(-(vecs @ qvec))[:k]
+            return ids[order].tolist()
+        want = k if allowed is None else max(k * 10, 1000)
+        ids = vectors.search(self.index.faiss, qvec, want)[0].tolist()
+        if allowed is not None:
+            keep = set(allowed)
+            ids = [i for i in ids if i in keep]
+        return ids[:k]
+
+    def _keyword(self, text: str, filters: Filters, allowed: list[int] | None, k: int) -> list[int]:
+        query = fts_query(text)
+        if not query:
+            return []
+        t = self.tuning
+        rank = f"bm25(chunks_fts, {t.fts_text}, {t.fts_context})"
+        if allowed is None:
+            sql = f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY {rank} LIMIT ?"
+            params: list = [query, k]
+        else:
+            origins = match_origins(filters.origin, self.origins) if filters.origin else None
+            where, fparams = filters.sql(origins)
+            sql = (f"SELECT f.rowid FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
+                   f"JOIN cables k ON k.id = c.cable_id WHERE chunks_fts MATCH ? AND {where} "
+                   f"ORDER BY {rank.replace('chunks_fts,', 'f,')} LIMIT ?")
+            params = [query, *fparams, k]
+        return [r[0] for r in self.index.conn.execute(sql, params)]
+
+    def _rank(self, question: str, history: Sequence[str], filters: Filters, allowed: list[int] | None
+              ) -> dict[int, float]:
+        t = self.tuning
+        rankings: list[tuple[Sequence[int], float]] = []
+        earlier = " ".join(h for h in history if h and h.strip())
+        if t.mode in ("hybrid", "dense"):
+            qvec = self.embedder.encode_query(question)
+            if earlier:
+                hvec = self.embedder.encode_query(earlier)
+                qvec = qvec + t.history_weight * hvec
+                qvec = qvec / np.linalg.norm(qvec)
+            rankings.append((self._dense(qvec, allowed, t.dense_k), t.w_dense))
+        if t.mode in ("hybrid", "keyword"):
+            rankings.append((self._keyword(question, filters, allowed, t.keyword_k), t.w_keyword))
+            if earlier:
+                rankings.append((self._keyword(earlier, filters, allowed, t.keyword_k),
+                                 t.w_keyword * t.history_weight))
+        return _rrf(rankings, t.rrf_k)
+
+    def _hits(self, scores: dict[int, float], k: int, first: set[str] = frozenset()) -> list[Hit]:
+        """Best chunks -> paragraphs (windows collapse into their paragraph), best first."""
+        ordered = sorted(scores, key=lambda i: -scores[i])[: max(k * 4, 50)]
+        rows = self.index.chunk_rows(ordered)
+        seen: set[tuple[str, int]] = set()
+        hits: list[Hit] = []
+        for cid in ordered:
+            row = rows.get(cid)
+            if row is None:
+                continue
+            key = (row["cable_id"], row["ordinal"])
+            if key in seen:
+                continue
+            seen.add(key)
+            text = row["para_text"] if len(row["para_text"].split()) <= DISPLAY_MAX_WORDS else row["text"]
+            hits.append(Hit(cable_id=row["cable_id"], para=row["para"], ordinal=row["ordinal"],
+                            marking=row["marking"], section=row["section"], text=text, score=scores[cid],
+                            origin=row["origin"], created=row["created"], classification=row["classification"],
+                            subject=row["subject"], chunk=row["key"]))
+        hits.sort(key=lambda h: (h.cable_id not in first, -h.score))
+        return hits[:k]
+
+    def _resolve_ids(self, mentioned: Sequence[str]) -> list[str]:
+        out = []
+        for ident in mentioned:
+            if ident.startswith("*"):
+                rows = self.index.conn.execute("SELECT id FROM cables WHERE id GLOB ? ORDER BY id DESC",
+                                               (f"[0-9][0-9]{ident[1:]}",)).fetchall()
+                out += [r[0] for r in rows[:1]]
+            elif self.index.has_cable(ident):
+                out.append(ident)
+        return list(dict.fromkeys(out))
+
+    def search(self, question: str, history: Sequence[str] = (), filters: Filters | None = None,
+               k: int = 10) -> Result:
+        """The ``k`` paragraphs that best answer ``question`` (given earlier turns ``history``)."""
+        started = time.perf_counter()
+        question = (question or "").strip()
+        flags = filters or Filters()
+        parsed = parse_question(question, self.posts)
+        applied = parsed.filters.merged(flags)
+        result = Result(question=question, hits=[], filters=applied, parsed=parsed.filters)
+        if not re.search(r"\w", question):
+            result.notes.append("Ask a question in words, e.g. “What did the embassy report about the elections?”")
+            return result
+        if parsed.filters:
+            result.notes.append(f"Filters from your question: {parsed.filters.describe()}")
+        allowed = self._allowed(applied, result.notes)
+        if allowed == []:
+            result.seconds = time.perf_counter() - started
+            return result
+        scores = self._rank(question, history, applied, allowed)
+        named = self._resolve_ids(parsed.mentioned_ids)
+        if named:
+            own = self._rank(question, (), applied.merged(Filters(cable_ids=tuple(named))),
+                             self._allowed(applied.merged(Filters(cable_ids=tuple(named))), []))
+            top = max(scores.values(), default=1.0)
+            for cid, s in own.items():
+                scores[cid] = max(scores.get(cid, 0.0), top + s)
+            result.notes.append("Cable named in the question shown first: " + ", ".join(named))
+        result.hits = self._hits(scores, k, set(named))
+        if not result.hits:
+            result.notes.append("No paragraph matched. Try other words, or fewer filters.")
+        result.seconds = time.perf_counter() - started
+        return result

@@ -1,0 +1,139 @@
+"""Incremental indexing with a fake embedder: new, changed, unchanged, moved, pruned, rebuilt, locked."""
+
+import json
+
+import pytest
+
+from cableqa import indexer, store
+from cableqa.cables import Report
+from cableqa.index import Index
+from cableqa.search import Searcher
+
+from conftest import FakeEmbedder, SEED, cable_record, teletype, write_jsonl
+
+
+def records(n, prefix="04TESTVILLE", start=0):
+    return [cable_record(f"{prefix}{i}", teletype(f"SUBJECT {i}", [f"Alpha {i} talks about topic{i}.",
+                                                                    f"Beta {i} adds more on subject{i}."]))
+            for i in range(start, start + n)]
+
+
+def run(sources, index, make, **kw):
+    return indexer.run(sources, index, make, report=Report(), **kw)
+
+
+def test_incremental_cycle(tmp_path, make_fake):
+    src = write_jsonl(tmp_path / "a.jsonl", records(5))
+    ix = tmp_path / "ix"
+    s1 = run([src], ix, make_fake)
+    assert (s1.new, s1.chunks_embedded, s1.cables, s1.chunks) == (5, 10, 5, 10)
+    s2 = run([src], ix, make_fake)
+    assert (s2.unchanged, s2.chunks_embedded, s2.published) == (5, 0, None)
+    s3 = run([src, SEED], ix, make_fake)
+    assert (s3.new, s3.unchanged, s3.chunks_embedded) == (1, 5, 9)
+    # change one paragraph of one cable: only that paragraph is re-embedded
+    recs = records(5)
+    recs[2]["body"] = recs[2]["body"].replace("Beta 2 adds", "Gamma 2 adds")
+    write_jsonl(src, recs)
+    s4 = run([src, SEED], ix, make_fake)
+    assert (s4.changed, s4.chunks_embedded, s4.chunks_reused) == (1, 1, 1)
+    info = Index(ix).info()
+    assert (info["cables"], info["chunks"], info["model"]) == (6, 19, "fake-bow")
+
+
+def test_prune_drops_cables_whose_source_is_gone(tmp_path, make_fake):
+    a = write_jsonl(tmp_path / "a.jsonl", records(3))
+    b = write_jsonl(tmp_path / "b.jsonl", records(2, start=10))
+    ix = tmp_path / "ix"
+    run([a, b], ix, make_fake)
+    write_jsonl(a, records(2))  # 04TESTVILLE2 removed from a.jsonl
+    b.unlink()
+    stats = run([a], ix, make_fake, prune=True)
+    assert (stats.removed, stats.chunks_embedded, stats.cables) == (3, 0, 2)
+    stats = run([a], ix, make_fake)  # without --prune nothing is dropped
+    assert stats.removed == 0
+
+
+def test_prune_keeps_cables_of_sources_not_read_this_time(tmp_path, make_fake):
+    a = write_jsonl(tmp_path / "a.jsonl", records(2))
+    b = write_jsonl(tmp_path / "b.jsonl", records(2, start=10))
+    ix = tmp_path / "ix"
+    run([a, b], ix, make_fake)
+    stats = run([a], ix, make_fake, prune=True)
+    assert stats.removed == 0 and stats.cables == 4
+
+
+def test_duplicate_ids_keep_the_longer_body(tmp_path, make_fake):
+    short = cable_record("04DUP1", teletype("DUP", ["Short."]))
+    long = cable_record("04DUP1", teletype("DUP", ["Longer text here.", "And more."]))
+    a = write_jsonl(tmp_path / "a.jsonl", [short])
+    b = write_jsonl(tmp_path / "b.jsonl", [long])
+    report = Report()
+    stats = indexer.run([a, b], tmp_path / "ix", make_fake, report=report)
+    assert stats.duplicates == 1 and stats.cables == 1
+    assert any("duplicate id 04DUP1" in p.reason and "longer body" in p.reason for p in report.problems)
+    assert Index(tmp_path / "ix").cable("04DUP1").source.endswith("b.jsonl:1")
+
+
+def test_rebuild_without_sources_rereads_recorded_files(tmp_path, make_fake):
+    a = write_jsonl(tmp_path / "a.jsonl", records(3))
+    ix = tmp_path / "ix"
+    run([a], ix, make_fake)
+    stats = run([], ix, make_fake, rebuild=True)
+    assert (stats.new, stats.chunks_embedded, stats.cables) == (3, 6, 3)
+    assert len(list(ix.glob("g*"))) == 2  # the live generation and the one before it
+
+
+def test_model_mismatch_is_refused_with_fix(tmp_path, make_fake):
+    a = write_jsonl(tmp_path / "a.jsonl", records(1))
+    ix = tmp_path / "ix"
+    run([a], ix, make_fake)
+
+    class Other(FakeEmbedder):
+        model = "other-model"
+
+    with pytest.raises(store.IndexError_, match="--rebuild"):
+        run([a], ix, lambda manifest: Other())
+    with pytest.raises(store.IndexError_, match="was built with model 'fake-bow'"):
+        Index(ix).check_model("other-model", None)
+
+
+def test_second_writer_is_stopped_by_the_lock(tmp_path, make_fake):
+    ix = tmp_path / "ix"
+    with store.IndexDir(ix).lock():
+        with pytest.raises(store.IndexError_, match="another `cableqa index` is updating"):
+            run([write_jsonl(tmp_path / "a.jsonl", records(1))], ix, make_fake)
+
+
+def test_interrupted_build_resumes(tmp_path, make_fake, monkeypatch):
+    src = write_jsonl(tmp_path / "a.jsonl", records(300))
+    ix = tmp_path / "ix"
+    monkeypatch.setattr(indexer, "BATCH_CHUNKS", 50)
+    calls = {"n": 0}
+    real = indexer._write_batch
+
+    def crash_after_three(*args):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(indexer, "_write_batch", crash_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        run([src], ix, make_fake)
+    assert store.IndexDir(ix).current() is None and store.IndexDir(ix).partials()
+    monkeypatch.setattr(indexer, "_write_batch", real)
+    stats = run([src], ix, make_fake)
+    assert stats.cables == 300 and stats.chunks_embedded == 600 - 3 * 50
+    assert stats.unchanged == 75  # three batches of 50 chunks (25 cables each) were already committed
+
+
+def test_search_over_fake_index(tmp_path, make_fake):
+    ix = tmp_path / "ix"
+    run([write_jsonl(tmp_path / "a.jsonl", records(5)), SEED], ix, make_fake)
+    searcher = Searcher(ix, embedder=FakeEmbedder())
+    result = searcher.search("What does Beta 3 add on subject3?", k=3)
+    assert result.hits[0].cable_id == "04TESTVILLE3" and result.hits[0].para == "2"
+    hit = result.hits[0].to_json()
+    assert set(hit) >= {"cable_id", "para", "text", "score", "origin", "created", "classification", "subject"}
+    json.dumps(result.to_json())

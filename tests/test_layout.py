@@ -1,0 +1,99 @@
+"""Known-answer tests of the cable layout parser on the seed and on the formatting quirks of real cables."""
+
+from cableqa import layout
+from cableqa.cables import Report, read_paths
+
+from conftest import SEED
+
+
+def seed_layout():
+    (cable,) = list(read_paths([SEED], Report()))
+    return cable, layout.parse(cable.body)
+
+
+def test_seed_paragraphs_numbered_and_marked():
+    _, parsed = seed_layout()
+    assert [p.number for p in parsed.paragraphs] == [str(i) for i in range(1, 10)]
+    assert {p.marking for p in parsed.paragraphs} == {"C"}
+    assert parsed.paragraphs[0].text.startswith("Summary:  A series of ill-advised public statements")
+    assert parsed.paragraphs[8].text.endswith("every opportunity to urge restraint and to promote dialogue.")
+
+
+def test_seed_header_becomes_metadata():
+    _, parsed = seed_layout()
+    assert parsed.fields["subject"] == "KAZAKHSTAN: RUMORS OF ELECTION-RELATED VIOLENCE SPARK PUBLIC ANXIETY"
+    assert parsed.fields["tags"] == "PGOV, PREL, KZ, 2005 Election"
+    assert parsed.fields["ref"] == "ALMATY 4144"
+    assert parsed.fields["classified_by"].startswith("DCM Mark Asquino")
+    assert parsed.fields["eo"].startswith("E.O. 12958: DECL: 12/02/2015")
+    assert parsed.signature == "ORDWAY"
+    assert "SIPDIS" in parsed.noise
+
+
+def test_seed_paragraph_2_reads_on_across_sipdis():
+    _, parsed = seed_layout()
+    p2 = parsed.paragraphs[1].text
+    assert "the Secretary of the Security Council, and the Procurator General, urging them" in p2
+    assert "SIPDIS" not in p2 and "\n" not in p2
+
+
+def test_seed_paragraph_8_reads_on_across_stray_blank_line():
+    _, parsed = seed_layout()
+    assert "an anonymous MVD source that the death would be ruled a suicide" in parsed.paragraphs[7].text
+
+
+def test_no_chunk_text_has_boilerplate():
+    _, parsed = seed_layout()
+    text = " ".join(p.text for p in parsed.paragraphs)
+    for noise in ("C O N F I D E N T I A L", "E.O. 12958", "TAGS:", "Classified By", "ORDWAY"):
+        assert noise not in text
+
+
+def test_page_banners_and_repeated_banners_removed():
+    body = ("UNCLASSIFIED\nPAGE 01        ZAGREB  01189  01 OF 05  061107Z\n\nSUBJECT: TEST\n\n"
+            "1. THE MINISTER SAID THE\nPAGE 02        ZAGREB  01189  01 OF 05  061107Z\nUNCLASSIFIED\n"
+            "TALKS WOULD GO ON.\n\n2. (U) SECOND PARAGRAPH.\n")
+    parsed = layout.parse(body)
+    assert [p.text for p in parsed.paragraphs] == ["THE MINISTER SAID THE TALKS WOULD GO ON.", "SECOND PARAGRAPH."]
+
+
+def test_unnumbered_cable_splits_on_blank_lines():
+    body = ("SUBJECT: NOTHING NUMBERED\n \nThe first block of text has enough words to stand alone as a paragraph.\n"
+            " \nThe second block also has enough words in it to be a paragraph of its own.\n")
+    parsed = layout.parse(body)
+    assert [p.number for p in parsed.paragraphs] == [None, None]
+    assert parsed.paragraphs[1].text.startswith("The second block")
+
+
+def test_sub_list_numbers_stay_inside_their_paragraph():
+    body = ("SUBJECT: X\n\n1. (C) The minister listed three points:\n\n1. TAXES\n\n2. TRADE\n\n"
+            "2. (C) Next paragraph here.\n")
+    parsed = layout.parse(body)
+    assert [p.number for p in parsed.paragraphs] == ["1", "2"]
+    assert "TAXES" in parsed.paragraphs[0].text and "TRADE" in parsed.paragraphs[0].text
+
+
+def test_marking_variants_and_headings():
+    body = ("SUBJECT: X\n\nSummary\n-------\n1.  (S/NF) Secret summary text.\n\nTHE DETAILS\n-----------\n\n"
+            "2.(SBU) Details text.\n\n3. Unmarked text.\n")
+    parsed = layout.parse(body)
+    assert [(p.number, p.marking, p.section) for p in parsed.paragraphs] == [
+        ("1", "S/NF", "Summary"), ("2", "SBU", "THE DETAILS"), ("3", None, "THE DETAILS")]
+
+
+def test_glued_media_header_is_split():
+    body = ("S E C R E T TEL AVIV 000687SIPDISE.O. 12958: DECL: 02/15/2016TAGS: ECON KWBG SUBJECT: GLUED\n\n"
+            "1. (S) Body text.\n")
+    parsed = layout.parse(body)
+    assert parsed.fields["subject"] == "GLUED"
+    assert [p.text for p in parsed.paragraphs] == ["Body text."]
+
+
+def test_reference_ids():
+    assert layout.reference_ids("A. ALMATY 4144 B. 04 STATE 12345", "05") == ["05ALMATY4144", "04STATE12345"]
+    assert layout.reference_ids("SAN JOSE 0077", "09") == ["09SANJOSE77"]
+
+
+def test_parse_never_raises_on_odd_text():
+    for body in ["", "\n\n\n", "1.", "1. (C)", "SIPDIS", "PAGE 02", "-----", "\x00\x01", "1. (C) x\n" * 500]:
+        layout.parse(body)
