@@ -249,5 +249,33 @@ def info(index_path, as_json):
             click.echo(f"{key:>15}: {value}")
 
 
+@cli.command()
+@click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
+@click.option("--corpus", type=click.Path(path_type=Path),
+              help="Cable files indexed on first run when there is no index [env CABLEQA_CORPUS; default corpus/].")
+@click.option("--host", help="Address to bind [env CABLEQA_HOST; default 127.0.0.1]. Others are warned about.")
+@click.option("--port", type=int, help="Port [env CABLEQA_PORT; default 7860].")
+@click.option("--auth", help="user:password required to use the UI [env CABLEQA_AUTH]; needed off loopback.")
+def serve(index_path, corpus, host, port, auth):
+    """Start the chat UI in the browser (http://127.0.0.1:7860 by default).
+
+    Builds the index of the corpus folder on first run; picks up index
+    updates (`cableqa index`) between questions without a restart.
+
+    \b
+    Examples:
+        cableqa serve
+        cableqa serve --index /data/cables-index --port 8080
+        CABLEQA_AUTH=ana:secret cableqa serve --host 0.0.0.0
+    """
+    from . import ui
+
+    s = _settings(index=index_path, corpus=corpus, host=host, port=port, auth=auth)
+    try:
+        ui.serve(s)
+    except ui.ServeError as exc:
+        _fail(exc)
+
+
 def main():  # pragma: no cover
     cli()

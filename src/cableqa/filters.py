@@ -19,15 +19,16 @@ CLASSIFICATIONS = {
     "noforn": "NOFORN", "sbu": "UNCLASSIFIED//FOR OFFICIAL USE ONLY",
 }
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
-_DOC = r"(?:cables?|telegrams?|messages?|reporting|reports?)"
+_DOC = r"(?:cables?|telegrams?|messages?)"
 _PLACE = r"([A-Z][\w'.-]*(?:[ -](?:[A-Z][\w'.-]*|de|da|do|del|es|of))*)"
 _ORIGIN = re.compile(rf"\b{_DOC}\s+(?:sent\s+)?(?:from|by|out of)\s+(?:the\s+)?"
                      rf"(?:(?:US|U\.S\.)\s+)?(?:(?:embassy|consulate|mission|office|post)\s+(?:in\s+|at\s+)?)?{_PLACE}")
 _ORIGIN_FIELD = re.compile(r"\borigin:\s*(\"[^\"]+\"|\S+)", re.IGNORECASE)
 _YEAR = r"(1[89]\d\d|20\d\d)"
 _DOC_DATE = re.compile(
-    rf"\b{_DOC}\b[^.?!]{{0,60}}?\b(?:(?:in|from|during|of)\s+(?:(\w+)\s+)?{_YEAR}"
-    rf"|between\s+{_YEAR}\s+and\s+{_YEAR}|(since|after|before|until)\s+{_YEAR})", re.IGNORECASE)
+    rf"\b{_DOC}\s+(?:sent\s+)?(?:(?:from|by)\s+(?:the\s+)?[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){{0,3}}\s+)?"
+    rf"(?:(?:in|from|during|of|dated)\s+(?:(\w+)\s+)?{_YEAR}"
+    rf"|between\s+{_YEAR}\s+and\s+{_YEAR}|(since|after|before|until)\s+{_YEAR})\b", re.IGNORECASE)
 _DATE_LEAD = re.compile(rf"\b{_YEAR}\s+{_DOC}\b", re.IGNORECASE)
 _TAGGED = re.compile(r"\b(?:tagged|tags?:?|with the tag)\s+((?:[A-Z]{2,6}\d{0,2}(?:\s*(?:,|and|or)\s*|\s+))*"
                      r"[A-Z]{2,6}\d{0,2})\b")

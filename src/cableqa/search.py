@@ -3,10 +3,9 @@
 For a question (plus the earlier turns of a chat) it
 
 1. parses filters the question states and resolves them (fuzzy origin);
-2. ranks chunks densely (FAISS, or exact over the filtered subset) and by
-   keyword (SQLite FTS5 BM25 over the paragraph and its cable context);
-3. fuses the rankings (weighted reciprocal rank fusion), with the earlier
-   turns of a chat as a down-weighted second query;
+2. ranks chunks by meaning and by keyword, with cable context and the
+   earlier turns of a chat (:mod:`cableqa.retrieval`);
+3. brings a cable named in the question ("05ALMATY4281", "ALMATY 4281") first;
 4. collapses windows into paragraphs and returns cited :class:`Hit`\\ s.
 """
 
@@ -18,31 +17,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from . import chunks, store, vectors
+from . import chunks
 from .embed import Embedder
 from .filters import Filters, match_origins, parse_question
 from .index import Index
-from .keywords import fts_query
+from .retrieval import Retriever, Tuning
 
 DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
-EXACT_MAX = 50_000  # filtered subsets up to this many chunks are searched exactly
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """Retrieval knobs, tuned on ../shared/eval/dev.jsonl (see benchmarks/retrieval.py)."""
-
-    mode: str = "hybrid"  # hybrid | dense | keyword
-    dense_k: int = 100
-    keyword_k: int = 100
-    rrf_k: int = 10
-    w_dense: float = 1.0
-    w_keyword: float = 1.0
-    fts_text: float = 1.0  # BM25 column weights: paragraph text, cable context
-    fts_context: float = 0.5
-    history_weight: float = 0.35  # earlier chat turns, relative to the current question
 
 
 @dataclass(frozen=True)
@@ -90,14 +71,6 @@ class Result:
                 "hits": [h.to_json() for h in self.hits]}
 
 
-def _rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int, float]:
-    scores: dict[int, float] = {}
-    for ids, weight in rankings:
-        for rank, cid in enumerate(ids):
-            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank + 1)
-    return scores
-
-
 class Searcher:
     def __init__(self, index_path: str | Path, model: str | None = None, backend: str | None = None,
                  device: str = "auto", tuning: Tuning | None = None, embedder: Embedder | None = None):
@@ -108,6 +81,10 @@ class Searcher:
         self.tuning = tuning or Tuning()
         self._embedder = embedder
         self._load_lookups()
+
+    @property
+    def retriever(self) -> Retriever:
+        return Retriever(self.index, self.embedder, self.tuning, self.origins)
 
     # -- index lifecycle -------------------------------------------------------
     def _load_lookups(self) -> None:
@@ -158,55 +135,6 @@ class Searcher:
         if not ids:
             notes.append(f"No cables match the filters ({filters.describe()}).")
         return ids
-
-    def _dense(self, qvec: np.ndarray, allowed: list[int] | None, k: int) -> list[int]:
-        if allowed is not None and len(allowed) <= EXACT_MAX:
-            ids, vecs = store.vectors_of(self.index.conn, allowed, self.index.manifest.dim)
-            order = np.argsort(-(vecs @ qvec))[:k]
-            return ids[order].tolist()
-        want = k if allowed is None else max(k * 10, 1000)
-        ids = vectors.search(self.index.faiss, qvec, want)[0].tolist()
-        if allowed is not None:
-            keep = set(allowed)
-            ids = [i for i in ids if i in keep]
-        return ids[:k]
-
-    def _keyword(self, text: str, filters: Filters, allowed: list[int] | None, k: int) -> list[int]:
-        query = fts_query(text)
-        if not query:
-            return []
-        t = self.tuning
-        rank = f"bm25(chunks_fts, {t.fts_text}, {t.fts_context})"
-        if allowed is None:
-            sql = f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY {rank} LIMIT ?"
-            params: list = [query, k]
-        else:
-            origins = match_origins(filters.origin, self.origins) if filters.origin else None
-            where, fparams = filters.sql(origins)
-            sql = (f"SELECT f.rowid FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
-                   f"JOIN cables k ON k.id = c.cable_id WHERE chunks_fts MATCH ? AND {where} "
-                   f"ORDER BY {rank.replace('chunks_fts,', 'f,')} LIMIT ?")
-            params = [query, *fparams, k]
-        return [r[0] for r in self.index.conn.execute(sql, params)]
-
-    def _rank(self, question: str, history: Sequence[str], filters: Filters, allowed: list[int] | None
-              ) -> dict[int, float]:
-        t = self.tuning
-        rankings: list[tuple[Sequence[int], float]] = []
-        earlier = " ".join(h for h in history if h and h.strip())
-        if t.mode in ("hybrid", "dense"):
-            qvec = self.embedder.encode_query(question)
-            if earlier:
-                hvec = self.embedder.encode_query(earlier)
-                qvec = qvec + t.history_weight * hvec
-                qvec = qvec / np.linalg.norm(qvec)
-            rankings.append((self._dense(qvec, allowed, t.dense_k), t.w_dense))
-        if t.mode in ("hybrid", "keyword"):
-            rankings.append((self._keyword(question, filters, allowed, t.keyword_k), t.w_keyword))
-            if earlier:
-                rankings.append((self._keyword(earlier, filters, allowed, t.keyword_k),
-                                 t.w_keyword * t.history_weight))
-        return _rrf(rankings, t.rrf_k)
 
     def _hits(self, scores: dict[int, float], k: int, first: set[str] = frozenset()) -> list[Hit]:
         """Best chunks -> paragraphs (windows collapse into their paragraph), best first."""
@@ -259,11 +187,12 @@ class Searcher:
         if allowed == []:
             result.seconds = time.perf_counter() - started
             return result
-        scores = self._rank(question, history, applied, allowed)
+        retriever = self.retriever
+        scores = retriever.rank(question, history, applied, allowed)
         named = self._resolve_ids(parsed.mentioned_ids)
         if named:
-            own = self._rank(question, (), applied.merged(Filters(cable_ids=tuple(named))),
-                             self._allowed(applied.merged(Filters(cable_ids=tuple(named))), []))
+            only = applied.merged(Filters(cable_ids=tuple(named)))
+            own = retriever.rank(question, (), only, self._allowed(only, []))
             top = max(scores.values(), default=1.0)
             for cid, s in own.items():
                 scores[cid] = max(scores.get(cid, 0.0), top + s)

@@ -1,0 +1,160 @@
+"""Ranking chunks for a question: dense + keyword, fused, with cable context and chat history.
+
+Stage 1 ranks the whole index twice: by embedding similarity (FAISS) and by
+BM25 (FTS5, over the paragraph and its cable context).  Stage 2 looks at the
+cables those rankings point to and scores *every* paragraph of the best of
+them exactly, because the answer to a question is often a paragraph whose
+own words are weak while its cable is obviously the right one (the
+``context`` questions).  Each candidate's score is a weighted reciprocal-rank
+fusion of its dense and keyword ranks, plus a share of its cable's best
+score.  Earlier chat turns are retrieved the same way and lend their cables
+a down-weighted prior, which is how a follow-up such as "Has the new
+minister ever been linked to graft?" finds the cable of the question before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import store, vectors
+from .filters import Filters, match_origins
+from .index import Index
+from .keywords import fts_query
+
+EXACT_MAX = 50_000  # filtered subsets up to this many chunks are searched exactly
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Retrieval knobs, tuned on ../shared/eval/dev.jsonl (see benchmarks/retrieval.py)."""
+
+    mode: str = "hybrid"  # hybrid | dense | keyword (the single-signal baselines)
+    dense_k: int = 100
+    keyword_k: int = 100
+    rrf_k: float = 10.0
+    w_dense: float = 1.0
+    w_keyword: float = 1.0
+    fts_text: float = 1.0  # BM25 column weights: paragraph text, cable context
+    fts_context: float = 0.5
+    expand_cables: int = 8  # stage 2: every paragraph of this many best cables is scored
+    cable_weight: float = 0.5  # share of the cable's best score added to each of its paragraphs
+    history_weight: float = 0.5  # prior from the cables the earlier chat turns retrieve
+
+
+def _rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    for ids, weight in rankings:
+        for rank, cid in enumerate(ids):
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank + 1)
+    return scores
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder, tuning: Tuning, origins: list[str]):
+        self.index = index
+        self.embedder = embedder
+        self.tuning = tuning
+        self.origins = origins
+
+    # -- single signals ----------------------------------------------------------
+    def dense(self, qvec: np.ndarray, allowed: list[int] | None, k: int) -> list[int]:
+        if allowed is not None and len(allowed) <= EXACT_MAX:
+            ids, vecs = store.vectors_of(self.index.conn, allowed, self.index.manifest.dim)
+            return ids[np.argsort(-(vecs @ qvec))[:k]].tolist()
+        want = k if allowed is None else max(k * 10, 1000)
+        ids = vectors.search(self.index.faiss, qvec, want)[0].tolist()
+        if allowed is not None:
+            keep = set(allowed)
+            ids = [i for i in ids if i in keep]
+        return ids[:k]
+
+    def keyword(self, text: str, filters: Filters, allowed: list[int] | None, k: int,
+                within: list[int] | None = None) -> list[int]:
+        """Chunk ids by BM25, best first; ``within``: only these chunk ids."""
+        query = fts_query(text)
+        if not query:
+            return []
+        t = self.tuning
+        rank = f"bm25(chunks_fts, {t.fts_text}, {t.fts_context})"
+        if within is not None:
+            sql = (f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN "
+                   f"({','.join('?' * len(within))}) ORDER BY {rank} LIMIT ?")
+            params: list = [query, *within, k]
+        elif allowed is None:
+            sql = f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY {rank} LIMIT ?"
+            params = [query, k]
+        else:
+            origins = match_origins(filters.origin, self.origins) if filters.origin else None
+            where, fparams = filters.sql(origins)
+            sql = (f"SELECT chunks_fts.rowid FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+                   f"JOIN cables k ON k.id = c.cable_id WHERE chunks_fts MATCH ? AND {where} "
+                   f"ORDER BY {rank} LIMIT ?")
+            params = [query, *fparams, k]
+        return [r[0] for r in self.index.conn.execute(sql, params)]
+
+    # -- fused ---------------------------------------------------------------------
+    def _cables_of(self, ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start:start + 900]
+            out.update(self.index.conn.execute(
+                f"SELECT id, cable_id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part).fetchall())
+        return out
+
+    def _chunks_of_cables(self, cables: list[str]) -> list[int]:
+        if not cables:
+            return []
+        return [r[0] for r in self.index.conn.execute(
+            f"SELECT id FROM chunks WHERE cable_id IN ({','.join('?' * len(cables))})", cables)]
+
+    def _score(self, question: str, filters: Filters, allowed: list[int] | None,
+               extra_cables: Sequence[str] = ()) -> tuple[dict[int, float], dict[str, float]]:
+        """Chunk scores and cable scores for one question (stage 1 + stage 2)."""
+        t = self.tuning
+        qvec = self.embedder.encode_query(question)
+        dense = self.dense(qvec, allowed, t.dense_k)
+        keyword = self.keyword(question, filters, allowed, t.keyword_k)
+        stage1 = _rrf([(dense, t.w_dense), (keyword, t.w_keyword)], t.rrf_k)
+        cable_of = self._cables_of(list(stage1))
+        best: dict[str, float] = {}
+        for cid, s in stage1.items():
+            cable = cable_of.get(cid)
+            if cable is not None and s > best.get(cable, 0.0):
+                best[cable] = s
+        top_cables = sorted(best, key=lambda c: -best[c])[: t.expand_cables]
+        top_cables += [c for c in extra_cables if c not in top_cables]
+        pool = sorted(set(stage1) | set(self._chunks_of_cables(top_cables)))
+        ids, vecs = store.vectors_of(self.index.conn, pool, self.index.manifest.dim)
+        by_dense = ids[np.argsort(-(vecs @ qvec))].tolist()
+        by_keyword = self.keyword(question, filters, None, len(pool), within=pool)
+        scores = _rrf([(by_dense, t.w_dense), (by_keyword, t.w_keyword)], t.rrf_k)
+        cable_of.update(self._cables_of([i for i in pool if i not in cable_of]))
+        cable_score: dict[str, float] = {}
+        for cid, s in scores.items():
+            cable = cable_of[cid]
+            cable_score[cable] = max(cable_score.get(cable, 0.0), s)
+        return {cid: s + t.cable_weight * cable_score[cable_of[cid]] for cid, s in scores.items()}, cable_score
+
+    def rank(self, question: str, history: Sequence[str], filters: Filters, allowed: list[int] | None
+             ) -> dict[int, float]:
+        """Chunk id -> score for ``question`` asked after the user turns ``history``."""
+        t = self.tuning
+        if t.mode == "dense":
+            return _rrf([(self.dense(self.embedder.encode_query(question), allowed, t.dense_k), 1.0)], t.rrf_k)
+        if t.mode == "keyword":
+            return _rrf([(self.keyword(question, filters, allowed, t.keyword_k), 1.0)], t.rrf_k)
+        earlier = " ".join(h for h in history if h and h.strip())
+        prior: dict[str, float] = {}
+        if earlier and t.history_weight > 0:
+            _, prior = self._score(earlier, filters, allowed)
+        top_prior = sorted(prior, key=lambda c: -prior[c])[: t.expand_cables]
+        scores, _ = self._score(question, filters, allowed, extra_cables=top_prior)
+        if prior and scores:
+            cable_of = self._cables_of(list(scores))
+            scale = t.history_weight * max(scores.values()) / max(prior.values())
+            for cid in scores:
+                scores[cid] += scale * prior.get(cable_of[cid], 0.0)
+        return scores
