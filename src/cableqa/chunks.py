@@ -22,6 +22,7 @@ from datetime import datetime
 from . import layout
 from .cables import Cable
 
+VERSION = "1"  # of layout + chunking: a change re-chunks every cable (vectors of unchanged texts are kept)
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's input window, in word pieces
 OVERLAP_TOKENS = 48
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -82,17 +83,20 @@ def windows(text: str, budget: int, count: Callable[[str], int] = estimate_token
     return out
 
 
-def chunk_cable(cable: Cable, max_tokens: int = MAX_TOKENS, count: Callable[[str], int] = estimate_tokens
+def chunk_cable(cable: Cable, budget: int = MAX_TOKENS - 2, count: Callable[[str], int] = estimate_tokens
                 ) -> tuple[layout.Layout, list[Chunk]]:
-    """The paragraphs of ``cable`` as chunks; each fits the model's ``max_tokens`` window.
+    """The paragraphs of ``cable`` as chunks of at most ``budget`` tokens.
 
-    The context prefix is not counted: where paragraph plus context overflow,
-    the model drops the last few word pieces, which keyword search still covers.
+    The budget is the model's window less its two special tokens, or less
+    where finer retrieval units measure better (a smaller ``--window``).  The
+    context prefix is not counted: where paragraph plus context overflow the
+    model's window, it drops the last few word pieces, which keyword search
+    still covers.
     """
     parsed = layout.parse(cable.body)
     out = []
     for p in parsed.paragraphs:
-        parts = windows(p.text, max_tokens - 2, count)  # 2: [CLS] and [SEP]
+        parts = windows(p.text, budget, count)
         for w, text in enumerate(parts, 1 if len(parts) > 1 else 0):
             ident = f"{cable.id}#{p.ordinal}" + (f".{w}" if w else "")
             out.append(Chunk(id=ident, cable_id=cable.id, ordinal=p.ordinal, para=p.number,

@@ -48,11 +48,13 @@ def cli():
               help="Embedding backend for a new index [env CABLEQA_BACKEND; default: bf16 where the CPU/GPU "
                    "has it, else onnx-int8]. Queries always use the index's backend.")
 @click.option("--device", help="torch device: auto, cpu, cuda, cuda:1 [env CABLEQA_DEVICE; default auto].")
+@click.option("--window", type=int, help="Word pieces per chunk (default: the model's input window). Changing it "
+                                       "re-chunks the index, embedding only texts that changed.")
 @click.option("--prune", is_flag=True, help="Drop indexed cables whose source file is gone or no longer has them.")
 @click.option("--rebuild", is_flag=True, help="Start a fresh index (the old one stays live until the new is done).")
 @click.option("--wait", is_flag=True, help="If another index run holds the lock, wait for it instead of stopping.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(sources, index_path, model, backend, device, prune, rebuild, wait, quiet):
+def index(sources, index_path, model, backend, device, window, prune, rebuild, wait, quiet):
     """Add new and changed cables from SOURCES (files or folders) to the index.
 
     Reads cable pages (.txt), cables.csv dumps and JSON Lines, plain or .gz/.xz,
@@ -85,7 +87,7 @@ def index(sources, index_path, model, backend, device, prune, rebuild, wait, qui
 
     try:
         stats = run(list(sources), s.index, _embedder_factory(s), prune=prune, rebuild=rebuild, wait=wait,
-                    report=report, progress=progress)
+                    report=report, progress=progress, window=window)
     except (IndexError_, OSError) as exc:
         _fail(exc)
     finally:
@@ -221,6 +223,39 @@ def eval_(questions, index_path, compare, misses, as_json):
             for m in report.misses:
                 click.echo(f"  {m['qid']} [{m['type']}] rank={m['rank']} cable_rank={m['cable_rank']} "
                            f"top={m['top']}  {m['q']}")
+
+
+@cli.command()
+@click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
+@click.option("--repair", is_flag=True, help="Rebuild the vectors and keyword index from the store, if that fixes it.")
+def check(index_path, repair):
+    """Verify the index: store integrity, FAISS ids = chunk ids, keyword rows, manifest hashes.
+
+    Exits with status 1 when a problem remains, saying how to fix it.
+
+    \b
+    Examples:
+        cableqa check
+        cableqa check --repair --index /data/cables-index
+    """
+    from . import check as checker
+    from .store import IndexError_
+
+    s = _settings(index=index_path)
+    result = checker.check(s.index)
+    for key, value in result.facts.items():
+        click.echo(f"{key:>11}: {value}")
+    for problem in result.problems:
+        click.secho(f"problem: {problem}", fg="red", err=True)
+    if result.problems and repair and result.repairable:
+        try:
+            click.echo(f"repaired into {checker.repair(s.index)}")
+        except IndexError_ as exc:
+            _fail(exc)
+        result = checker.check(s.index)
+    click.echo(result.advice())
+    if not result.ok:
+        sys.exit(1)
 
 
 @cli.command()

@@ -35,6 +35,7 @@ class Stats:
     changed: int = 0
     unchanged: int = 0
     moved: int = 0
+    rechunked: int = 0
     removed: int = 0
     duplicates: int = 0
     chunks_embedded: int = 0
@@ -50,6 +51,7 @@ class Stats:
         skipped = [p for p in self.problems if p.skipped]
         lines = [f"read {self.read} cables: {self.new} new, {self.changed} changed, {self.unchanged} unchanged"
                  + (f", {self.moved} moved" if self.moved else "")
+                 + (f", {self.rechunked} re-chunked" if self.rechunked else "")
                  + (f", {self.removed} removed" if self.removed else "")
                  + (f", {self.duplicates} duplicate ids" if self.duplicates else ""),
                  f"embedded {self.chunks_embedded} chunks" + (f" (reused {self.chunks_reused})"
@@ -158,11 +160,13 @@ def _open_partial(index_dir: store.IndexDir, base: Path | None, settings: dict,
 
 def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callable[[dict | None], Embedder], *,
         prune: bool = False, rebuild: bool = False, wait: bool = False, report: Report | None = None,
-        progress: Callable[[int, int], None] | None = None) -> Stats:
+        progress: Callable[[int, int], None] | None = None, window: int | None = None) -> Stats:
     """Index ``sources`` into ``index_path``; ``make_embedder(manifest or None)`` builds the embedder.
 
     With no ``sources``, re-reads the source files recorded in the index
-    (useful with ``rebuild``).
+    (useful with ``rebuild``).  ``window``: tokens per chunk (default: the
+    model's input window, or the index's); changing it, or a new chunker
+    version, re-chunks every cable and embeds only the texts that changed.
     """
     t0 = time.perf_counter()
     report = report or Report()
@@ -177,7 +181,10 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
                 if not sources:
                     sources = sorted({source_path(r[0]) for r in conn.execute("SELECT DISTINCT source FROM cables")})
         embedder = make_embedder(None if rebuild or not base_meta else base_meta)
-        settings = {"model": embedder.model, "backend": embedder.backend}
+        if not window and not rebuild and base_meta.get("window"):
+            window = int(base_meta["window"])
+        settings = {"model": embedder.model, "backend": embedder.backend, "chunker": chunking.VERSION,
+                    "window": str(window or "")}
         if base_meta and not rebuild:
             for key in ("model", "backend"):
                 if base_meta.get(key) != settings[key]:
@@ -185,11 +192,14 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
                         f"the index at {index_dir.path} was built with {key} {base_meta.get(key)!r}, not "
                         f"{settings[key]!r}; run `{store.REBUILD_HINT}` to re-embed everything, "
                         f"or drop the {key} option")
+        rechunk = bool(base_meta) and not rebuild and any(
+            base_meta.get(k, "") != settings[k] for k in ("chunker", "window"))
         incoming = dedupe(read_paths(sources, report), report, stats)
         partial, resumed = _open_partial(index_dir, base, settings, rebuild)
         conn = store.connect(partial / store.DB)
         try:
-            _apply(conn, incoming, report, stats, embedder, prune, progress)
+            budget = min(window, embedder.max_tokens) - 2 if window else None
+            _apply(conn, incoming, report, stats, embedder, prune, progress, budget, rechunk and not resumed)
             finished = _finish(conn, partial, base, embedder, settings, stats, resumed or rebuild)
         finally:
             conn.close()
@@ -203,7 +213,7 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
 
 
 def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embedder: Embedder, prune: bool,
-           progress) -> None:
+           progress, budget: int | None, rechunk: bool) -> None:
     indexed = _indexed(conn)
     todo: list[Cable] = []
     for cable in incoming.values():
@@ -211,22 +221,30 @@ def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embed
         if old is None:
             stats.new += 1
             todo.append(cable)
-        elif old[0] != cable.content_hash():
-            stats.changed += 1
+        elif old[0] != cable.content_hash() or rechunk:
+            if old[0] != cable.content_hash():
+                stats.changed += 1
+            else:
+                stats.rechunked += 1
             todo.append(cable)
         elif old[1] != cable.source:
             stats.moved += 1
             conn.execute("UPDATE cables SET source = ? WHERE id = ?", (cable.source, cable.id))
         else:
             stats.unchanged += 1
-    if prune:
-        for cid in _prunable(indexed, incoming, report.read_files):
-            _delete(conn, cid)
-            stats.removed += 1
+    gone = set(_prunable(indexed, incoming, report.read_files)) if prune else set()
+    for cid in gone:
+        _delete(conn, cid)
+        stats.removed += 1
+    if rechunk:  # cables from sources not read this time are re-chunked from their stored text
+        for cid in sorted(set(indexed) - set(incoming) - gone):
+            todo.append(store.cable_from_row(conn.execute("SELECT * FROM cables WHERE id = ?", (cid,)).fetchone()))
+            stats.rechunked += 1
     conn.commit()
     if not todo:
         return
-    parsed = [(cable, *chunking.chunk_cable(cable, embedder.max_tokens, embedder.count_tokens)) for cable in todo]
+    budget = budget or embedder.max_tokens - 2
+    parsed = [(cable, *chunking.chunk_cable(cable, budget, embedder.count_tokens)) for cable in todo]
     total = sum(len(ch) for _, _, ch in parsed)
     done = 0
     batch: list[tuple] = []
@@ -284,7 +302,7 @@ def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> 
 def _finish(conn, partial: Path, base: Path | None, embedder: Embedder, settings: dict, stats: Stats,
             force: bool) -> bool:
     """Write meta, FAISS and manifest into ``partial``; False when there is nothing to publish."""
-    changes = stats.new + stats.changed + stats.moved + stats.removed
+    changes = stats.new + stats.changed + stats.moved + stats.removed + stats.rechunked
     stats.cables = conn.execute("SELECT COUNT(*) FROM cables").fetchone()[0]
     stats.chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     if not changes and not force and base is not None:

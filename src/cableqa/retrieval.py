@@ -41,7 +41,11 @@ class Tuning:
     fts_context: float = 0.5
     expand_cables: int = 8  # stage 2: every paragraph of this many best cables is scored
     cable_weight: float = 0.5  # share of the cable's best score added to each of its paragraphs
+    neighbor_weight: float = 0.0  # share of the best adjacent paragraph's score
+    fusion: str = "rrf"  # rrf (ranks) | z (z-scored similarities)
     history_weight: float = 0.5  # prior from the cables the earlier chat turns retrieve
+    prf_weight: float = 0.0  # pseudo-relevance feedback: pull the query toward the top chunks
+    prf_docs: int = 3
 
 
 def _rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int, float]:
@@ -95,13 +99,24 @@ class Retriever:
             params = [query, *fparams, k]
         return [r[0] for r in self.index.conn.execute(sql, params)]
 
+    def keyword_scores(self, text: str, within: list[int]) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score, higher is better) for the chunks of ``within`` that match."""
+        query = fts_query(text)
+        if not query or not within:
+            return []
+        t = self.tuning
+        return [(r[0], -r[1]) for r in self.index.conn.execute(
+            f"SELECT rowid, bm25(chunks_fts, {t.fts_text}, {t.fts_context}) FROM chunks_fts "
+            f"WHERE chunks_fts MATCH ? AND rowid IN ({','.join('?' * len(within))})", [query, *within])]
+
     # -- fused ---------------------------------------------------------------------
-    def _cables_of(self, ids: list[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
+    def _places(self, ids: list[int]) -> dict[int, tuple[str, int]]:
+        """Chunk id -> (cable id, paragraph ordinal)."""
+        out: dict[int, tuple[str, int]] = {}
         for start in range(0, len(ids), 900):
             part = ids[start:start + 900]
-            out.update(self.index.conn.execute(
-                f"SELECT id, cable_id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part).fetchall())
+            out.update((r[0], (r[1], r[2])) for r in self.index.conn.execute(
+                f"SELECT id, cable_id, ordinal FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
         return out
 
     def _chunks_of_cables(self, cables: list[str]) -> list[int]:
@@ -118,25 +133,49 @@ class Retriever:
         dense = self.dense(qvec, allowed, t.dense_k)
         keyword = self.keyword(question, filters, allowed, t.keyword_k)
         stage1 = _rrf([(dense, t.w_dense), (keyword, t.w_keyword)], t.rrf_k)
-        cable_of = self._cables_of(list(stage1))
+        place = self._places(list(stage1))
         best: dict[str, float] = {}
         for cid, s in stage1.items():
-            cable = cable_of.get(cid)
-            if cable is not None and s > best.get(cable, 0.0):
-                best[cable] = s
+            cable = place[cid][0]
+            best[cable] = max(best.get(cable, 0.0), s)
         top_cables = sorted(best, key=lambda c: -best[c])[: t.expand_cables]
         top_cables += [c for c in extra_cables if c not in top_cables]
         pool = sorted(set(stage1) | set(self._chunks_of_cables(top_cables)))
         ids, vecs = store.vectors_of(self.index.conn, pool, self.index.manifest.dim)
-        by_dense = ids[np.argsort(-(vecs @ qvec))].tolist()
-        by_keyword = self.keyword(question, filters, None, len(pool), within=pool)
-        scores = _rrf([(by_dense, t.w_dense), (by_keyword, t.w_keyword)], t.rrf_k)
-        cable_of.update(self._cables_of([i for i in pool if i not in cable_of]))
+        if t.prf_weight > 0 and stage1:
+            # pseudo-relevance feedback: move the query toward the best first-stage chunks
+            top = sorted(stage1, key=lambda c: -stage1[c])[: t.prf_docs]
+            pos = {c: i for i, c in enumerate(ids.tolist())}
+            qvec = qvec + t.prf_weight * vecs[[pos[c] for c in top]].mean(axis=0)
+            qvec = qvec / np.linalg.norm(qvec)
+        sims = vecs @ qvec
+        if t.fusion in ("z", "mm"):
+            bm = dict(self.keyword_scores(question, pool))
+            b = np.array([bm.get(i, 0.0) for i in ids.tolist()])
+            if t.fusion == "z":
+                norm = lambda x: (x - x.mean()) / (x.std() + 1e-9)
+            else:
+                norm = lambda x: (x - x.min()) / (x.max() - x.min() + 1e-9)
+            fused = t.w_dense * norm(sims) + t.w_keyword * norm(b)
+            own = dict(zip(ids.tolist(), (fused - fused.min()).tolist()))
+        else:
+            by_dense = ids[np.argsort(-sims)].tolist()
+            by_keyword = self.keyword(question, filters, None, len(pool), within=pool)
+            own = _rrf([(by_dense, t.w_dense), (by_keyword, t.w_keyword)], t.rrf_k)
+        place.update(self._places([i for i in pool if i not in place]))
+        para_score: dict[tuple[str, int], float] = {}
         cable_score: dict[str, float] = {}
-        for cid, s in scores.items():
-            cable = cable_of[cid]
+        for cid, s in own.items():
+            cable, ordinal = place[cid]
+            para_score[(cable, ordinal)] = max(para_score.get((cable, ordinal), 0.0), s)
             cable_score[cable] = max(cable_score.get(cable, 0.0), s)
-        return {cid: s + t.cable_weight * cable_score[cable_of[cid]] for cid, s in scores.items()}, cable_score
+        scores = {}
+        for cid, s in own.items():
+            cable, ordinal = place[cid]
+            # a narrative runs on: the paragraph after (or before) a strong one often holds the answer
+            near = max(para_score.get((cable, ordinal - 1), 0.0), para_score.get((cable, ordinal + 1), 0.0))
+            scores[cid] = s + t.cable_weight * cable_score[cable] + t.neighbor_weight * near
+        return scores, cable_score
 
     def rank(self, question: str, history: Sequence[str], filters: Filters, allowed: list[int] | None
              ) -> dict[int, float]:
@@ -153,8 +192,8 @@ class Retriever:
         top_prior = sorted(prior, key=lambda c: -prior[c])[: t.expand_cables]
         scores, _ = self._score(question, filters, allowed, extra_cables=top_prior)
         if prior and scores:
-            cable_of = self._cables_of(list(scores))
+            place = self._places(list(scores))
             scale = t.history_weight * max(scores.values()) / max(prior.values())
             for cid in scores:
-                scores[cid] += scale * prior.get(cable_of[cid], 0.0)
+                scores[cid] += scale * prior.get(place[cid][0], 0.0)
         return scores

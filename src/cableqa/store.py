@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cables import Cable
+
 FORMAT_VERSION = 1
 DB, VECTORS, MANIFEST, CURRENT, LOCK = "index.sqlite", "vectors.faiss", "manifest.json", "CURRENT", "lock"
 REBUILD_HINT = "cableqa index --rebuild SOURCES"
@@ -100,6 +102,13 @@ def read_meta(conn: sqlite3.Connection) -> dict[str, str]:
 def write_meta(conn: sqlite3.Connection, values: dict) -> None:
     conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                      [(k, str(v)) for k, v in values.items()])
+
+
+def cable_from_row(r: sqlite3.Row) -> Cable:
+    """The Cable record stored in a ``cables`` row."""
+    return Cable(id=r["id"], origin=r["origin"], created=r["created"], classification=r["classification"],
+                 tags=tuple(json.loads(r["tags"])), subject=r["subject"], references=tuple(json.loads(r["refs"])),
+                 body=r["body"], source=r["source"])
 
 
 def vectors_of(conn: sqlite3.Connection, ids: Iterable[int] | None = None, dim: int = 0):
