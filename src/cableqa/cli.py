@@ -314,3 +314,7 @@ def serve(index_path, corpus, host, port, auth):
 
 def main():  # pragma: no cover
     cli()
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m cableqa.cli`
+    main()

@@ -1,0 +1,355 @@
+"""The browser chat (``cableqa serve``): ask, read cited paragraphs, open the cable, filter, export.
+
+A thin layer: every question goes to the same :meth:`Searcher.search` as the
+CLI; :mod:`cableqa.render` makes the HTML and :mod:`cableqa.export` the files.
+
+Opening a cited cable: citations are ``<a href="#cable/ID/ORDINAL">`` links
+(:func:`render.cite_link`).  :data:`CLICK_JS`, run on page load, catches a
+click on any of them (in the chat or in the cable viewer), keeps
+"CABLEID#ordinal" in ``window.cqTarget`` and clicks the "Open" button; that
+button's event takes the value through :data:`PICK_JS` (else what was typed
+in the "Open cable" box), renders the cable, then :data:`SCROLL_JS` scrolls
+to the cited paragraph.  The cable is looked up by id in the index, never
+by a file path from the request.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+# Offline: no usage statistics, no model-hub look-ups (set before gradio imports huggingface_hub)
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+from . import export, render  # noqa: E402
+from .config import Settings  # noqa: E402
+from .filters import CLASSIFICATIONS, Filters  # noqa: E402
+from .search import Result, Searcher  # noqa: E402
+
+HITS_SHOWN = 5
+ANY = "any"
+EXAMPLES = ["Who did Kazakhstan's Security Council Secretary suspect of planning post-election violence?",
+            "What did the Interior Minister tell the Ambassador about a youth group in Taraz?",
+            "secret cables from Cairo in 2008 about elections"]
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+_TARGET = re.compile(r"^\s*(\d{2}[A-Za-z]{3,}\d{1,7})\s*(?:#\s*(\d+)|¶\s*(\w+))?")
+
+CLICK_JS = """() => {
+  const link = (e) => e.target.closest && e.target.closest('a[href^="#cable/"]');
+  const open = (a) => {
+    const [id, ord] = a.getAttribute("href").slice("#cable/".length).split("/");
+    window.cqTarget = id + (ord ? "#" + ord : "");
+    document.getElementById("cq-open").click();
+  };
+  document.addEventListener("click", (e) => {
+    const a = link(e);
+    if (!a) return;
+    e.preventDefault();
+    e.stopPropagation();
+    open(a);
+  }, true);
+}"""
+PICK_JS = "(typed) => { const t = window.cqTarget; window.cqTarget = null; return t || typed; }"
+SCROLL_JS = """() => {
+  const box = document.getElementById("cq-cable");
+  const el = box && box.querySelector(".cq-target");
+  if (!box) return;
+  box.scrollIntoView({block: "nearest"});
+  box.scrollTop = el ? box.scrollTop + el.getBoundingClientRect().top - box.getBoundingClientRect().top - 40 : 0;
+}"""
+CSS = """
+#cq-cable { max-height: 78vh; overflow-y: auto !important; }
+.cq-cable { font-size: 0.95em; line-height: 1.45; }
+.cq-cable h3 { margin: 0.2em 0; }
+.cq-subject { font-weight: 600; margin-bottom: 0.5em; }
+.cq-fields th { text-align: left; padding-right: 1em; vertical-align: top; white-space: nowrap; }
+.cq-para { margin: 0.6em 0; padding: 0.3em 0.5em; border-left: 3px solid transparent; }
+.cq-para.cq-target { background: #fff4c2; border-left-color: #e0a800; color: #222; }
+.cq-plabel { font-weight: 600; }
+.cq-cite { cursor: pointer; font-weight: 600; }
+.cq-extract { border-left: 3px solid #4a7bd0; margin: 0.4em 0 0.8em; padding: 0.3em 0.7em; }
+.cq-hits { padding-left: 1.4em; }
+.cq-hit { margin-bottom: 0.7em; }
+.cq-citeline { font-size: 0.9em; }
+.cq-answer-sentence { text-decoration: underline; text-decoration-color: #4a7bd0; }
+.cq-note, .cq-filters { font-style: italic; margin: 0.2em 0; }
+.cq-missing { color: #888; }
+mark { background: #ffe27a; color: inherit; padding: 0 1px; }
+"""
+
+
+class ServeError(RuntimeError):
+    """A reason the UI cannot start, worded for the user."""
+
+
+class Engine:
+    """The one :class:`Searcher` behind every browser session.
+
+    A lock keeps one request at a time on the index: :meth:`Searcher.refresh`
+    swaps (and closes) the index under a running search otherwise, and the
+    model is loaded by one thread only.
+    """
+
+    def __init__(self, searcher: Searcher):
+        self.searcher = searcher
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Load the embedding model now, so the first question does not wait for it."""
+        with self._lock:
+            self.searcher.embedder.encode_query("warm up")
+
+    def ask(self, question: str, history: Sequence[str], filters: Filters) -> tuple[Result, render.Answer | None]:
+        with self._lock:
+            self.searcher.refresh()  # a `cableqa index` run since the last question: use its index now
+            result = self.searcher.search(question, history=history, filters=filters, k=HITS_SHOWN)
+            answer = render.pick_answer(result.question, result.hits, self.searcher.embedder.encode)
+        return result, answer
+
+    def cable(self, cable_id: str):
+        with self._lock:
+            return self.searcher.index.cable(cable_id)
+
+    def info(self) -> dict:
+        with self._lock:
+            self.searcher.refresh()
+            return self.searcher.info()
+
+
+def parse_target(text: str) -> tuple[str, int | None, str | None] | None:
+    """"05ALMATY4281#3" (ordinal), "05almaty4281 ¶3" (printed number) or an id: (id, ordinal, para)."""
+    m = _TARGET.match(text or "")
+    if not m:
+        return None
+    return m.group(1).upper(), int(m.group(2)) if m.group(2) else None, m.group(3)
+
+
+class ChatUI:
+    """The event handlers; each returns what its outputs show and never raises at the user."""
+
+    def __init__(self, engine: Engine, export_dir: Path):
+        self.engine = engine
+        self.export_dir = Path(export_dir)
+
+    def status(self) -> str:
+        return render.status_html(self.engine.info())
+
+    def ask(self, question: str, messages: list | None, turns: tuple, origin: str = "", since: str = "",
+            until: str = "", classification: str = ANY, tags: str = "") -> tuple[list, str, tuple, str]:
+        """Answer ``question`` given the earlier turns: (chat messages, cleared textbox, turns, status)."""
+        question = (question or "").strip()
+        messages = list(messages or []) + [{"role": "user", "content": render.user_html(question or "…")}]
+        turns = tuple(turns or ())
+        try:
+            flags = Filters.from_flags(origin=origin, since=since, until=until,
+                                       classification=None if classification in (None, "", ANY) else classification,
+                                       tags=re.split(r"[\s,;]+", tags or ""))
+        except ValueError as exc:
+            messages.append({"role": "assistant", "content": render.message_html(f"Check the filters: {exc}.")})
+            return messages, question, turns, self.status()
+        history = [t.question for t in turns]
+        try:
+            result, answer = self.engine.ask(question, history, flags)
+        except Exception as exc:  # a message in the chat, not a traceback; the log keeps the details
+            traceback.print_exc()
+            messages.append({"role": "assistant", "content": render.message_html(
+                f"Sorry, this question failed ({type(exc).__name__}: {exc}). Try again or rephrase it.")})
+            return messages, question, turns, self.status()
+        messages.append({"role": "assistant", "content": render.answer_html(result, answer)})
+        if re.search(r"\w", question):  # "?!" gets a hint, but is no turn to follow up on or export
+            turns += (export.Turn(question, result.filters.describe(), answer, tuple(result.hits)),)
+        return messages, "", turns, self.status()
+
+    def open_cable(self, target: str) -> tuple[str, str]:
+        """The cable viewer for "ID#ordinal" / "ID ¶para" / "ID", and the target as understood."""
+        parsed = parse_target(target)
+        if parsed is None:
+            return render.message_html("Give a cable id such as 05ALMATY4281, optionally with #paragraph."), target
+        cable_id, ordinal, para = parsed
+        view = self.engine.cable(cable_id)
+        if view is None:
+            return render.cable_missing_html(cable_id), target
+        if para is not None:
+            ordinal = next((p["ordinal"] for p in view.paragraphs if p["para"] == para), None)
+        shown = f"{cable_id}#{ordinal}" if ordinal is not None else cable_id
+        return render.cable_html(view, ordinal), shown
+
+    def export(self, turns: tuple) -> list[str] | None:
+        """The conversation's cited excerpts as a Markdown and a CSV file."""
+        if not turns:
+            gr.Warning("Nothing to export yet: ask a question first.")
+            return None
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=self.export_dir))  # two exports in one second never collide
+        md, csv_path = export.write(turns, folder, stem="cableqa-excerpts-" + time.strftime("%Y%m%d-%H%M%S"))
+        return [str(md), str(csv_path)]
+
+    def reset(self):
+        return [], (), render.EMPTY_CABLE, None, ""
+
+
+def build_app(handlers: ChatUI) -> gr.Blocks:
+    """The Blocks app; launch it with :func:`launch` (theme, CSS and script are launch options in Gradio 6)."""
+    classes = [ANY] + list(dict.fromkeys(CLASSIFICATIONS.values()))
+    with gr.Blocks(title="cableqa", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
+        turns = gr.State(())
+        with gr.Row():
+            gr.Markdown("### cableqa — ask the cables; every answer quotes and cites them")
+            status = gr.HTML(elem_id="cq-status", js_on_load=None)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Conversation", elem_id="cq-chat", height=620, latex_delimiters=[],
+                                  sanitize_html=True, allow_tags=False, feedback_options=None,
+                                  buttons=["copy", "copy_all"],
+                                  placeholder="Ask about the cables. Answers quote the paragraphs they come from.")
+                with gr.Row():
+                    question = gr.Textbox(elem_id="cq-question", show_label=False, scale=6, lines=1, max_lines=4,
+                                          placeholder="Ask a question, e.g. “cables from Almaty in 2005 about "
+                                                      "election violence”")
+                    ask_btn = gr.Button("Ask", variant="primary", elem_id="cq-ask", scale=1, min_width=80)
+                gr.Examples(EXAMPLES, inputs=[question], label="Examples")
+                with gr.Accordion("Filters (apply to the next questions)", open=False, elem_id="cq-filters"):
+                    with gr.Row():
+                        origin = gr.Textbox(label="Origin", placeholder="e.g. Almaty", elem_id="cq-origin")
+                        since = gr.Textbox(label="Since", placeholder="YYYY[-MM[-DD]]", elem_id="cq-since")
+                        until = gr.Textbox(label="Until", placeholder="YYYY[-MM[-DD]]", elem_id="cq-until")
+                    with gr.Row():
+                        classification = gr.Dropdown(classes, value=ANY, label="Classification",
+                                                     elem_id="cq-classification")
+                        tags = gr.Textbox(label="Tags", placeholder="e.g. PGOV, KZ", elem_id="cq-tags")
+                with gr.Row():
+                    new_btn = gr.Button("New conversation", elem_id="cq-new", size="sm")
+                    export_btn = gr.Button("Export cited excerpts (Markdown + CSV)", elem_id="cq-export-btn",
+                                           size="sm")
+                files = gr.File(label="Export", file_count="multiple", interactive=False, elem_id="cq-export",
+                                height=120)
+            with gr.Column(scale=2):
+                with gr.Row():
+                    target = gr.Textbox(label="Open cable", placeholder="05ALMATY4281 or 05ALMATY4281#3",
+                                        elem_id="cq-target", scale=4)
+                    open_btn = gr.Button("Open", elem_id="cq-open", scale=1, min_width=60)
+                cable = gr.HTML(render.EMPTY_CABLE, elem_id="cq-cable", js_on_load=None)
+
+        gr.on([question.submit, ask_btn.click], handlers.ask,
+              inputs=[question, chat, turns, origin, since, until, classification, tags],
+              outputs=[chat, question, turns, status], api_name="ask")
+        gr.on([open_btn.click, target.submit], handlers.open_cable, inputs=[target], outputs=[cable, target],
+              js=PICK_JS, api_name="open_cable").then(None, js=SCROLL_JS)
+        export_btn.click(handlers.export, inputs=[turns], outputs=[files], api_name="export")
+        new_btn.click(handlers.reset, outputs=[chat, turns, cable, files, target], api_name=False)
+        chat.clear(handlers.reset, outputs=[chat, turns, cable, files, target], api_name=False)
+        demo.load(handlers.status, outputs=[status], api_name="status")
+    # the Engine takes one index request at a time anyway; a second slot lets an export run beside it
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+           allowed: Sequence[Path] = (), block: bool = True, quiet: bool = False):
+    """Start the server: system fonts only (nothing fetched off the machine), no SSR, no MCP."""
+    theme = gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+    return demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, quiet=quiet,
+                       theme=theme, css=CSS, js=CLICK_JS, ssr_mode=False, mcp_server=False, pwa=False,
+                       share=False, allowed_paths=[str(p) for p in allowed], footer_links=["api", "settings"])
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def open_index(settings: Settings) -> Searcher:
+    """The Searcher for ``settings.index``; builds the index from ``settings.corpus`` first if there is none."""
+    from . import store
+    from .cables import Report
+    from .cli import _embedder_factory
+    from .embed import EmbedError
+    from .indexer import run
+
+    made = []
+    try:
+        if store.IndexDir(settings.index).current() is None:
+            if not settings.corpus.exists():
+                raise ServeError(f"no index at {settings.index} and no corpus folder {settings.corpus} to build one "
+                                 "from; give --corpus, or build one with `cableqa index SOURCES --index ...`")
+            print(f"cableqa: no index at {settings.index} yet; indexing {settings.corpus} (first run)...",
+                  file=sys.stderr, flush=True)
+            make = _embedder_factory(settings)
+
+            def make_and_keep(manifest):
+                made.append(make(manifest))
+                return made[-1]
+
+            stats = run([settings.corpus], settings.index, make_and_keep, report=Report(echo=True),
+                        progress=_progress)
+            print(stats.summary(), file=sys.stderr, flush=True)
+        # reuse the model the build loaded rather than loading it a second time
+        return Searcher(settings.index, model=settings.model, backend=settings.backend, device=settings.device,
+                        embedder=made[0] if made else None)
+    except (store.IndexError_, EmbedError, OSError) as exc:
+        raise ServeError(str(exc)) from exc
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\rembedding {done}/{total} chunks", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+
+
+def leave_a_core_free(backend: str) -> None:
+    """Run torch on all cores but one (unless OMP_NUM_THREADS says otherwise).
+
+    A question embeds a few dozen short texts: extra threads gain little, but
+    one thread per core makes every query wait whenever the web server or
+    another process holds a core (10x slower measured on 2 cores).
+    """
+    if backend in ("torch", "bf16") and "OMP_NUM_THREADS" not in os.environ:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
+
+
+def serve(settings: Settings):
+    """Build the index if needed, then serve the chat on ``settings.host:port`` (see ``cableqa serve``)."""
+    if not is_loopback(settings.host):
+        if settings.auth is None:
+            raise ServeError(f"refusing to serve on {settings.host} without a password: anyone who can reach it "
+                             "could read the cables. Add --auth user:password (or set CABLEQA_AUTH=user:password), "
+                             "or serve on 127.0.0.1")
+        print(f"cableqa: WARNING: serving on {settings.host}, reachable from other machines (password required)",
+              file=sys.stderr, flush=True)
+    engine = Engine(open_index(settings))
+    info = engine.info()
+    print(f"cableqa: {info['cables']} cables, {info['chunks']} chunks from {settings.index}; "
+          f"open http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
+
+    def warm_up() -> None:  # beside the server's start, so the page is up sooner
+        leave_a_core_free(engine.searcher.index.manifest.backend)
+        engine.warm()
+
+    threading.Thread(target=warm_up, name="cableqa-warm-up", daemon=True).start()
+    export_dir = Path(tempfile.mkdtemp(prefix="cableqa-export-"))
+    atexit.register(shutil.rmtree, export_dir, True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service stop runs the clean-up too
+    demo = build_app(ChatUI(engine, export_dir))
+    try:
+        return launch(demo, settings.host, settings.port, settings.auth, allowed=[export_dir])
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        raise ServeError(f"cannot serve on {settings.host}:{settings.port}: {exc}") from exc
