@@ -1,10 +1,11 @@
 """Verify an index directory and, where cheap, repair it.
 
 Checks the live generation: SQLite integrity, the manifest against the
-store, FAISS ids against chunk ids, the FTS rows against the chunks, every
+store, FAISS and keyword ids against chunk ids, the FTS rows, every
 chunk's paragraph and cable, and each cable's stored content hash against
 its stored record.  ``repair`` rebuilds what derives from the store (FAISS
-vectors, the FTS table) into a new generation, published atomically.
+vectors, the FTS table, the keyword file) into a new generation, published
+atomically.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from . import store, vectors
 from .chunks import context
+from .keywords import KeywordIndex
 
 
 @dataclass
@@ -63,7 +65,7 @@ def check(index_path: str | Path) -> CheckResult:
         manifest = store.Manifest.from_meta(meta, gen.name)
         if manifest.format_version != store.FORMAT_VERSION:
             result.problems.append(f"format version {manifest.format_version}, expected {store.FORMAT_VERSION}")
-            result.repairable = False
+            result.repairable = manifest.format_version == 1  # v2 only added the derived keyword file
         chunk_ids = np.array(sorted(r[0] for r in conn.execute("SELECT id FROM chunks")), dtype=np.int64)
         n_cables = conn.execute("SELECT COUNT(*) FROM cables").fetchone()[0]
         result.facts = {"cables": n_cables, "chunks": len(chunk_ids), "model": manifest.model,
@@ -72,6 +74,12 @@ def check(index_path: str | Path) -> CheckResult:
             result.problems.append(f"manifest counts {manifest.cables} cables / {manifest.chunks} chunks, "
                                    f"store holds {n_cables} / {len(chunk_ids)}")
         _check_vectors(gen, chunk_ids, manifest.dim, result)
+        try:
+            kw_ids = np.sort(KeywordIndex.load(gen / store.KEYWORDS).ids)
+            if not np.array_equal(kw_ids, chunk_ids):
+                result.problems.append(f"keyword file holds {len(kw_ids)} chunks, the store {len(chunk_ids)}")
+        except (OSError, KeyError, ValueError) as exc:
+            result.problems.append(f"keyword file cannot be read: {exc}")
         fts_ids = np.array(sorted(r[0] for r in conn.execute("SELECT rowid FROM chunks_fts")), dtype=np.int64)
         if not np.array_equal(fts_ids, chunk_ids):
             result.problems.append(f"keyword index holds {len(fts_ids)} rows for {len(chunk_ids)} chunks")
@@ -127,6 +135,8 @@ def repair(index_path: str | Path) -> str:
                 meta.update(cables=conn.execute("SELECT COUNT(*) FROM cables").fetchone()[0], chunks=len(ids))
                 index = vectors.build(ids, vecs, dim)
                 meta["faiss"] = vectors.kind_of(index)
+                meta["format_version"] = store.FORMAT_VERSION
+                KeywordIndex.build(store.keyword_rows(conn)).save(partial / store.KEYWORDS)
                 store.write_meta(conn, meta)
                 conn.commit()
                 conn.execute("PRAGMA journal_mode=DELETE")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import store, vectors
+from .keywords import KeywordIndex
 from .store import IndexError_
 
 
@@ -50,12 +51,18 @@ class Index:
             raise IndexError_(f"the index at {gen} is damaged ({exc}); run `{store.REBUILD_HINT}`") from exc
         self.manifest = store.Manifest.from_meta(meta, gen.name)
         if self.manifest.format_version != store.FORMAT_VERSION:
+            fix = "`cableqa check --repair`" if self.manifest.format_version == 1 else f"`{store.REBUILD_HINT}`"
             raise IndexError_(f"the index at {self.dir.path} has format version {self.manifest.format_version}; "
-                              f"this cableqa reads version {store.FORMAT_VERSION}. Run `{store.REBUILD_HINT}`")
+                              f"this cableqa reads version {store.FORMAT_VERSION}. Run {fix}")
         try:
             self.faiss = vectors.load(gen / store.VECTORS)
         except Exception as exc:  # missing or unreadable file
             raise IndexError_(f"the vector file of {gen} cannot be read ({exc}); "
+                              f"run `cableqa check --repair` or `{store.REBUILD_HINT}`") from exc
+        try:
+            self.keywords = KeywordIndex.load(gen / store.KEYWORDS)
+        except (OSError, KeyError, ValueError) as exc:
+            raise IndexError_(f"the keyword file of {gen} cannot be read ({exc}); "
                               f"run `cableqa check --repair` or `{store.REBUILD_HINT}`") from exc
         if self.faiss.ntotal != self.manifest.chunks or self.faiss.d != self.manifest.dim:
             raise IndexError_(f"the vector file of {gen} holds {self.faiss.ntotal} vectors of dimension "

@@ -24,6 +24,7 @@ from . import chunks as chunking
 from . import store, vectors
 from .cables import Cable, Report, read_paths, source_path
 from .embed import Embedder, text_key
+from .keywords import KeywordIndex
 
 BATCH_CHUNKS = 512  # chunks embedded and committed together
 
@@ -299,6 +300,18 @@ def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> 
     return len(rows)
 
 
+def _sync_keywords(conn, base: Path | None, wanted: list[int]) -> KeywordIndex:
+    """The keyword index of the base generation, updated to hold exactly ``wanted`` (only changes tokenized)."""
+    try:
+        old = KeywordIndex.load(base / store.KEYWORDS) if base is not None else None
+    except OSError:  # an older generation without one, or a damaged file: start over
+        old = None
+    if old is None:
+        return KeywordIndex.build(store.keyword_rows(conn))
+    stale = set(old.ids.tolist()) - set(wanted)
+    return old.updated(stale, store.keyword_rows(conn, sorted(set(wanted) - set(old.ids.tolist()))))
+
+
 def _finish(conn, partial: Path, base: Path | None, embedder: Embedder, settings: dict, stats: Stats,
             force: bool) -> bool:
     """Write meta, FAISS and manifest into ``partial``; False when there is nothing to publish."""
@@ -315,6 +328,7 @@ def _finish(conn, partial: Path, base: Path | None, embedder: Embedder, settings
     wanted = [r[0] for r in conn.execute("SELECT id FROM chunks")]
     index = vectors.sync(index, wanted, lambda ids: store.vectors_of(conn, ids, dim), dim)
     meta["faiss"] = vectors.kind_of(index)
+    _sync_keywords(conn, base, wanted).save(partial / store.KEYWORDS)
     if stats.chunks_embedded > 0.1 * max(stats.chunks, 1):
         conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
     store.write_meta(conn, meta)

@@ -20,9 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import store, vectors
-from .filters import Filters, match_origins
 from .index import Index
-from .keywords import fts_query
 
 EXACT_MAX = 50_000  # filtered subsets up to this many chunks are searched exactly
 
@@ -37,8 +35,8 @@ class Tuning:
     rrf_k: float = 10.0
     w_dense: float = 1.0
     w_keyword: float = 1.0
-    fts_text: float = 1.0  # BM25 column weights: paragraph text, cable context
-    fts_context: float = 0.5
+    kw_text: float = 1.0  # BM25 field weights: paragraph text, cable context
+    kw_context: float = 0.5
     expand_cables: int = 8  # stage 2: every paragraph of this many best cables is scored
     cable_weight: float = 0.5  # share of the cable's best score added to each of its paragraphs
     neighbor_weight: float = 0.0  # share of the best adjacent paragraph's score
@@ -57,11 +55,10 @@ def _rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int,
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder, tuning: Tuning, origins: list[str]):
+    def __init__(self, index: Index, embedder, tuning: Tuning):
         self.index = index
         self.embedder = embedder
         self.tuning = tuning
-        self.origins = origins
 
     # -- single signals ----------------------------------------------------------
     def dense(self, qvec: np.ndarray, allowed: list[int] | None, k: int) -> list[int]:
@@ -75,39 +72,11 @@ class Retriever:
             ids = [i for i in ids if i in keep]
         return ids[:k]
 
-    def keyword(self, text: str, filters: Filters, allowed: list[int] | None, k: int,
-                within: list[int] | None = None) -> list[int]:
-        """Chunk ids by BM25, best first; ``within``: only these chunk ids."""
-        query = fts_query(text)
-        if not query:
-            return []
+    def keyword(self, text: str, allowed: list[int] | None, k: int) -> list[int]:
+        """Chunk ids by BM25, best first; ``allowed``: only these."""
         t = self.tuning
-        rank = f"bm25(chunks_fts, {t.fts_text}, {t.fts_context})"
-        if within is not None:
-            sql = (f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN "
-                   f"({','.join('?' * len(within))}) ORDER BY {rank} LIMIT ?")
-            params: list = [query, *within, k]
-        elif allowed is None:
-            sql = f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY {rank} LIMIT ?"
-            params = [query, k]
-        else:
-            origins = match_origins(filters.origin, self.origins) if filters.origin else None
-            where, fparams = filters.sql(origins)
-            sql = (f"SELECT chunks_fts.rowid FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-                   f"JOIN cables k ON k.id = c.cable_id WHERE chunks_fts MATCH ? AND {where} "
-                   f"ORDER BY {rank} LIMIT ?")
-            params = [query, *fparams, k]
-        return [r[0] for r in self.index.conn.execute(sql, params)]
-
-    def keyword_scores(self, text: str, within: list[int]) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score, higher is better) for the chunks of ``within`` that match."""
-        query = fts_query(text)
-        if not query or not within:
-            return []
-        t = self.tuning
-        return [(r[0], -r[1]) for r in self.index.conn.execute(
-            f"SELECT rowid, bm25(chunks_fts, {t.fts_text}, {t.fts_context}) FROM chunks_fts "
-            f"WHERE chunks_fts MATCH ? AND rowid IN ({','.join('?' * len(within))})", [query, *within])]
+        hits = self.index.keywords.search(text, k, (t.kw_text, t.kw_context), within=allowed)
+        return [cid for cid, _ in hits]
 
     # -- fused ---------------------------------------------------------------------
     def _places(self, ids: list[int]) -> dict[int, tuple[str, int]]:
@@ -125,13 +94,13 @@ class Retriever:
         return [r[0] for r in self.index.conn.execute(
             f"SELECT id FROM chunks WHERE cable_id IN ({','.join('?' * len(cables))})", cables)]
 
-    def _score(self, question: str, filters: Filters, allowed: list[int] | None,
+    def _score(self, question: str, allowed: list[int] | None,
                extra_cables: Sequence[str] = ()) -> tuple[dict[int, float], dict[str, float]]:
         """Chunk scores and cable scores for one question (stage 1 + stage 2)."""
         t = self.tuning
         qvec = self.embedder.encode_query(question)
         dense = self.dense(qvec, allowed, t.dense_k)
-        keyword = self.keyword(question, filters, allowed, t.keyword_k)
+        keyword = self.keyword(question, allowed, t.keyword_k)
         stage1 = _rrf([(dense, t.w_dense), (keyword, t.w_keyword)], t.rrf_k)
         place = self._places(list(stage1))
         best: dict[str, float] = {}
@@ -150,7 +119,7 @@ class Retriever:
             qvec = qvec / np.linalg.norm(qvec)
         sims = vecs @ qvec
         if t.fusion in ("z", "mm"):
-            bm = dict(self.keyword_scores(question, pool))
+            bm = dict(self.index.keywords.search(question, len(pool), (t.kw_text, t.kw_context), within=pool))
             b = np.array([bm.get(i, 0.0) for i in ids.tolist()])
             if t.fusion == "z":
                 norm = lambda x: (x - x.mean()) / (x.std() + 1e-9)
@@ -160,7 +129,7 @@ class Retriever:
             own = dict(zip(ids.tolist(), (fused - fused.min()).tolist()))
         else:
             by_dense = ids[np.argsort(-sims)].tolist()
-            by_keyword = self.keyword(question, filters, None, len(pool), within=pool)
+            by_keyword = self.keyword(question, pool, len(pool))
             own = _rrf([(by_dense, t.w_dense), (by_keyword, t.w_keyword)], t.rrf_k)
         place.update(self._places([i for i in pool if i not in place]))
         para_score: dict[tuple[str, int], float] = {}
@@ -177,20 +146,20 @@ class Retriever:
             scores[cid] = s + t.cable_weight * cable_score[cable] + t.neighbor_weight * near
         return scores, cable_score
 
-    def rank(self, question: str, history: Sequence[str], filters: Filters, allowed: list[int] | None
+    def rank(self, question: str, history: Sequence[str], allowed: list[int] | None
              ) -> dict[int, float]:
         """Chunk id -> score for ``question`` asked after the user turns ``history``."""
         t = self.tuning
         if t.mode == "dense":
             return _rrf([(self.dense(self.embedder.encode_query(question), allowed, t.dense_k), 1.0)], t.rrf_k)
         if t.mode == "keyword":
-            return _rrf([(self.keyword(question, filters, allowed, t.keyword_k), 1.0)], t.rrf_k)
+            return _rrf([(self.keyword(question, allowed, t.keyword_k), 1.0)], t.rrf_k)
         earlier = " ".join(h for h in history if h and h.strip())
         prior: dict[str, float] = {}
         if earlier and t.history_weight > 0:
-            _, prior = self._score(earlier, filters, allowed)
+            _, prior = self._score(earlier, allowed)
         top_prior = sorted(prior, key=lambda c: -prior[c])[: t.expand_cables]
-        scores, _ = self._score(question, filters, allowed, extra_cables=top_prior)
+        scores, _ = self._score(question, allowed, extra_cables=top_prior)
         if prior and scores:
             place = self._places(list(scores))
             scale = t.history_weight * max(scores.values()) / max(prior.values())

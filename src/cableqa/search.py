@@ -84,7 +84,7 @@ class Searcher:
 
     @property
     def retriever(self) -> Retriever:
-        return Retriever(self.index, self.embedder, self.tuning, self.origins)
+        return Retriever(self.index, self.embedder, self.tuning)
 
     # -- index lifecycle -------------------------------------------------------
     def _load_lookups(self) -> None:
@@ -188,11 +188,11 @@ class Searcher:
             result.seconds = time.perf_counter() - started
             return result
         retriever = self.retriever
-        scores = retriever.rank(question, history, applied, allowed)
+        scores = retriever.rank(question, history, allowed)
         named = self._resolve_ids(parsed.mentioned_ids)
         if named:
             only = applied.merged(Filters(cable_ids=tuple(named)))
-            own = retriever.rank(question, (), only, self._allowed(only, []))
+            own = retriever.rank(question, (), self._allowed(only, []))
             top = max(scores.values(), default=1.0)
             for cid, s in own.items():
                 scores[cid] = max(scores.get(cid, 0.0), top + s)

@@ -7,6 +7,7 @@ Layout of an index directory (default ``embeddings/``)::
     g000007/
         index.sqlite     cables, paragraphs, chunks (+ vectors), chunks_fts (FTS5), meta (manifest)
         vectors.faiss    FAISS index over the chunk vectors, keyed by chunk id
+        keywords.npz     BM25 term counts of each chunk's text and context (cableqa.keywords)
         manifest.json    the manifest again, for people and other tools
     g000008.partial/     a build in progress (resumed if interrupted)
     onnx/                exported ONNX models (the onnx backends)
@@ -34,8 +35,9 @@ import numpy as np
 
 from .cables import Cable
 
-FORMAT_VERSION = 1
-DB, VECTORS, MANIFEST, CURRENT, LOCK = "index.sqlite", "vectors.faiss", "manifest.json", "CURRENT", "lock"
+FORMAT_VERSION = 2  # 2: keywords.npz
+DB, VECTORS, KEYWORDS, MANIFEST = "index.sqlite", "vectors.faiss", "keywords.npz", "manifest.json"
+CURRENT, LOCK = "CURRENT", "lock"
 REBUILD_HINT = "cableqa index --rebuild SOURCES"
 
 SCHEMA = """
@@ -184,7 +186,7 @@ class IndexDir:
     def publish(self, partial: Path) -> Path:
         """Make a finished ``.partial`` generation live (atomic), then drop all but the previous one."""
         final = partial.with_name(partial.name.removesuffix(".partial"))
-        for name in (DB, VECTORS, MANIFEST):
+        for name in (DB, VECTORS, KEYWORDS, MANIFEST):
             with open(partial / name, "rb") as f:
                 os.fsync(f.fileno())
         os.replace(partial, final)
@@ -201,6 +203,18 @@ class IndexDir:
             if old.is_dir() and not old.name.endswith(".partial") and old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
         return final
+
+
+def keyword_rows(conn: sqlite3.Connection, ids: Iterable[int] | None = None):
+    """(chunk id, text, context) rows for the keyword index, from the FTS table."""
+    if ids is None:
+        yield from conn.execute("SELECT rowid, text, context FROM chunks_fts")
+        return
+    ids = list(ids)
+    for start in range(0, len(ids), 900):
+        part = ids[start:start + 900]
+        yield from conn.execute(f"SELECT rowid, text, context FROM chunks_fts WHERE rowid IN "
+                                f"({','.join('?' * len(part))})", part)
 
 
 def write_manifest(gen: Path, meta: dict[str, str]) -> None:
