@@ -20,7 +20,7 @@ import pytest
 
 from cableqa import indexer, ui
 from cableqa.cables import Report
-from cableqa.cli import _embedder_factory
+from cableqa.embed import embedder_factory
 from cableqa.config import resolve
 from cableqa.search import Searcher
 
@@ -68,7 +68,7 @@ def workdir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def embedder(workdir):
     """The real embedding model, loaded once for the module."""
-    emb = _embedder_factory(resolve(index=str(workdir / "onnx-cache")))(None)
+    emb = embedder_factory(resolve(index=str(workdir / "onnx-cache")))(None)
     emb.encode_query("warm up")
     return emb
 

@@ -137,3 +137,14 @@ def test_search_over_fake_index(tmp_path, make_fake):
     hit = result.hits[0].to_json()
     assert set(hit) >= {"cable_id", "para", "text", "score", "origin", "created", "classification", "subject"}
     json.dumps(result.to_json())
+
+
+def test_quoted_phrase_must_match_word_for_word(tmp_path, make_fake):
+    ix = tmp_path / "ix"
+    run([write_jsonl(tmp_path / "a.jsonl", records(5)), SEED], ix, make_fake)
+    searcher = Searcher(ix, embedder=FakeEmbedder())
+    result = searcher.search('who mentioned "operative measures"?', k=5)
+    assert [h.citation for h in result.hits] == ["05ALMATY4281 ¶3 (C)"]
+    assert any("exact words" in n for n in result.notes)
+    result = searcher.search('who said "measures operative"?', k=5)
+    assert not result.hits and "No paragraph contains" in result.notes[-1]

@@ -252,9 +252,9 @@ def test_serve_refuses_open_host_without_auth(tmp_path):
 
 
 def test_open_index_builds_from_corpus_on_first_run(tmp_path, monkeypatch, make_fake):
-    import cableqa.cli
+    import cableqa.embed
 
-    monkeypatch.setattr(cableqa.cli, "_embedder_factory", lambda settings: make_fake)
+    monkeypatch.setattr(cableqa.embed, "embedder_factory", lambda settings: make_fake)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / SEED.name).write_bytes(SEED.read_bytes())

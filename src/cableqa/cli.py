@@ -68,6 +68,7 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
         cableqa index --rebuild --backend onnx-int8
     """
     from .cables import Report
+    from .embed import embedder_factory
     from .indexer import run
     from .store import IndexError_
 
@@ -86,7 +87,7 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
         bar.update(done - bar.n)
 
     try:
-        stats = run(list(sources), s.index, _embedder_factory(s), prune=prune, rebuild=rebuild, wait=wait,
+        stats = run(list(sources), s.index, embedder_factory(s), prune=prune, rebuild=rebuild, wait=wait,
                     report=report, progress=progress, window=window)
     except (IndexError_, OSError) as exc:
         _fail(exc)
@@ -94,18 +95,6 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
         if bar is not None:
             bar.close()
     click.echo(stats.summary())
-
-
-def _embedder_factory(s: cfg.Settings):
-    """Embedder for an index: the manifest's model/backend unless the user chose others."""
-    from .embed import DEFAULT_MODEL, Embedder, resolve_device
-
-    def make(manifest: dict | None):
-        model = s.model or (manifest or {}).get("model") or DEFAULT_MODEL
-        backend = s.backend or (manifest or {}).get("backend") or cfg.auto_backend(resolve_device(s.device))
-        return Embedder(model, backend, device=s.device, cache_dir=s.index / "onnx")
-
-    return make
 
 
 def open_searcher(s: cfg.Settings):

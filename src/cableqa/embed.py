@@ -71,6 +71,7 @@ class Embedder:
         self.batch_size = batch_size
         self._encode: Callable[[list[str]], np.ndarray] | None = None
         self._count: Callable[[str], int] | None = None
+        self._vocab: set[str] | None = None
         self._dim: int | None = None
         self._max_tokens = 256
 
@@ -104,6 +105,7 @@ class Embedder:
                 self._dim = int(st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension")
                                 else st.get_sentence_embedding_dimension())
                 tokenizer = st.tokenizer
+                self._vocab = set(tokenizer.get_vocab())
                 self._count = lambda text: len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
                 def encode(texts: list[str]) -> np.ndarray:
@@ -122,6 +124,7 @@ class Embedder:
         session, tokenizer, pooling, dim, max_tokens = onnx_export.load(folder, self._load_st,
                                                                          self.backend == "onnx-int8")
         self._dim, self._max_tokens = dim, max_tokens
+        self._vocab = set(tokenizer.get_vocab())
         self._count = lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
         return onnx_export.encoder(session, tokenizer, pooling, self.batch_size)
 
@@ -137,6 +140,12 @@ class Embedder:
         """The model's input window, in word pieces."""
         self._ensure()
         return self._max_tokens
+
+    def known_word(self, word: str) -> bool:
+        """Whether ``word`` (lower case) is one whole piece of the model's vocabulary."""
+        self._ensure()
+        assert self._vocab is not None
+        return word in self._vocab
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model's tokenizer makes of ``text`` (no special tokens)."""
@@ -169,3 +178,16 @@ class Embedder:
 def text_key(text: str) -> str:
     """Key of an embedding input, to reuse vectors whose text did not change."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def embedder_factory(settings) -> Callable[[dict | None], Embedder]:
+    """``make_embedder`` for :func:`cableqa.indexer.run`: the index's model and backend
+    (from its manifest) unless ``settings`` (a :class:`cableqa.config.Settings`) chose others."""
+    from .config import auto_backend
+
+    def make(manifest: dict | None) -> Embedder:
+        model = settings.model or (manifest or {}).get("model") or DEFAULT_MODEL
+        backend = settings.backend or (manifest or {}).get("backend") or auto_backend(resolve_device(settings.device))
+        return Embedder(model, backend, device=settings.device, cache_dir=settings.index / "onnx")
+
+    return make

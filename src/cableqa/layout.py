@@ -380,6 +380,8 @@ def parse(body: str) -> Layout:
         if text.strip():
             out.append(Paragraph(ordinal=len(out) + 1, number=p["number"], marking=p["marking"],
                                  text=text.strip(), section=p["section"]))
+        elif p["marking"]:  # "1.  (CONFIDENTIAL - ENTIRE TEXT)": a marking with no text is noise, not lost
+            noise.append(f"{p['number']}. ({p['marking']})")
     return Layout(fields=fields, paragraphs=tuple(out), signature=signature, noise=tuple(noise))
 
 

@@ -14,7 +14,8 @@ minister ever been linked to graft?" finds the cable of the question before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,9 +42,23 @@ class Tuning:
     cable_weight: float = 0.5  # share of the cable's best score added to each of its paragraphs
     neighbor_weight: float = 0.0  # share of the best adjacent paragraph's score
     fusion: str = "rrf"  # rrf (ranks) | z (z-scored similarities)
-    history_weight: float = 0.5  # prior from the cables the earlier chat turns retrieve
+    who_weight: float = 0.5  # bonus (in rank-1 shares) for naming people, on who-questions
+    history_weight: float = 1.0  # prior from the cables the earlier chat turns retrieve
     prf_weight: float = 0.0  # pseudo-relevance feedback: pull the query toward the top chunks
     prf_docs: int = 3
+
+
+_WHO = re.compile(r"\b(?:who|whom|whose)\b", re.IGNORECASE)
+_WORDS = re.compile(r"[A-Za-z]{3,}")
+
+
+def names_in(text: str, question: str, known: Callable[[str], bool]) -> int:
+    """How many distinct names ``text`` holds that ``question`` does not: words the model's
+    vocabulary lacks ("Utemuratov", "FJK"), capitalised where the text has lower case."""
+    asked = {w.lower()[:5] for w in _WORDS.findall(question)}
+    mixed = any(c.islower() for c in text)
+    return len({w.lower() for w in _WORDS.findall(text)
+                if (not mixed or w[0].isupper()) and w.lower()[:5] not in asked and not known(w.lower())})
 
 
 def _rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int, float]:
@@ -88,6 +103,14 @@ class Retriever:
                 f"SELECT id, cable_id, ordinal FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
         return out
 
+    def _texts(self, ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start:start + 900]
+            out.update(self.index.conn.execute(
+                f"SELECT id, text FROM chunks WHERE id IN ({','.join('?' * len(part))})", part).fetchall())
+        return out
+
     def _chunks_of_cables(self, cables: list[str]) -> list[int]:
         if not cables:
             return []
@@ -109,7 +132,10 @@ class Retriever:
             best[cable] = max(best.get(cable, 0.0), s)
         top_cables = sorted(best, key=lambda c: -best[c])[: t.expand_cables]
         top_cables += [c for c in extra_cables if c not in top_cables]
-        pool = sorted(set(stage1) | set(self._chunks_of_cables(top_cables)))
+        pool = set(stage1) | set(self._chunks_of_cables(top_cables))
+        if allowed is not None:  # filters can be finer than a cable (quoted phrases)
+            pool &= set(allowed)
+        pool = sorted(pool)
         ids, vecs = store.vectors_of(self.index.conn, pool, self.index.manifest.dim)
         if t.prf_weight > 0 and stage1:
             # pseudo-relevance feedback: move the query toward the best first-stage chunks
@@ -138,12 +164,17 @@ class Retriever:
             cable, ordinal = place[cid]
             para_score[(cable, ordinal)] = max(para_score.get((cable, ordinal), 0.0), s)
             cable_score[cable] = max(cable_score.get(cable, 0.0), s)
+        who = t.who_weight > 0 and _WHO.search(question) is not None
+        texts = self._texts(list(own)) if who else {}
         scores = {}
         for cid, s in own.items():
             cable, ordinal = place[cid]
             # a narrative runs on: the paragraph after (or before) a strong one often holds the answer
             near = max(para_score.get((cable, ordinal - 1), 0.0), para_score.get((cable, ordinal + 1), 0.0))
             scores[cid] = s + t.cable_weight * cable_score[cable] + t.neighbor_weight * near
+            if who:  # a who-question is answered by a paragraph that names people
+                n = names_in(texts[cid], question, self.embedder.known_word)
+                scores[cid] += t.who_weight * min(n, 3) / 3 / (t.rrf_k + 1)
         return scores, cable_score
 
     def rank(self, question: str, history: Sequence[str], allowed: list[int] | None

@@ -21,6 +21,7 @@ from . import chunks
 from .embed import Embedder
 from .filters import Filters, match_origins, parse_question
 from .index import Index
+from .keywords import fts_phrase_query, phrases
 from .retrieval import Retriever, Tuning
 
 DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
@@ -136,6 +137,21 @@ class Searcher:
             notes.append(f"No cables match the filters ({filters.describe()}).")
         return ids
 
+    def _with_phrases(self, question: str, allowed: list[int] | None, notes: list[str]) -> list[int] | None:
+        """Narrow ``allowed`` to paragraphs holding every "quoted phrase" of the question word for word."""
+        for phrase in phrases(question):
+            query = fts_phrase_query(phrase)
+            if not query:
+                continue
+            found = {r[0] for r in self.index.conn.execute(
+                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (f"text : {query}",))}
+            allowed = sorted(found if allowed is None else found.intersection(allowed))
+            if not allowed:
+                notes.append(f"No paragraph contains the exact words “{phrase}”.")
+                return []
+            notes.append(f"Only paragraphs with the exact words “{phrase}”.")
+        return allowed
+
     def _hits(self, scores: dict[int, float], k: int, first: set[str] = frozenset()) -> list[Hit]:
         """Best chunks -> paragraphs (windows collapse into their paragraph), best first."""
         ordered = sorted(scores, key=lambda i: -scores[i])[: max(k * 4, 50)]
@@ -183,7 +199,7 @@ class Searcher:
             return result
         if parsed.filters:
             result.notes.append(f"Filters from your question: {parsed.filters.describe()}")
-        allowed = self._allowed(applied, result.notes)
+        allowed = self._with_phrases(question, self._allowed(applied, result.notes), result.notes)
         if allowed == []:
             result.seconds = time.perf_counter() - started
             return result

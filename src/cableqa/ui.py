@@ -281,7 +281,7 @@ def open_index(settings: Settings) -> Searcher:
     """The Searcher for ``settings.index``; builds the index from ``settings.corpus`` first if there is none."""
     from . import store
     from .cables import Report
-    from .cli import _embedder_factory
+    from .embed import embedder_factory
     from .embed import EmbedError
     from .indexer import run
 
@@ -293,7 +293,7 @@ def open_index(settings: Settings) -> Searcher:
                                  "from; give --corpus, or build one with `cableqa index SOURCES --index ...`")
             print(f"cableqa: no index at {settings.index} yet; indexing {settings.corpus} (first run)...",
                   file=sys.stderr, flush=True)
-            make = _embedder_factory(settings)
+            make = embedder_factory(settings)
 
             def make_and_keep(manifest):
                 made.append(make(manifest))
