@@ -56,8 +56,8 @@ def printed_at_line_start(number: str, body: str) -> bool:
     return re.search(rf"(?m)^\s*{number}\s*[.)]", "\n".join(lines_of(body))) is not None
 
 
-def check_chunks(ident: str, body: str) -> None:
-    """The per-cable properties; raises AssertionError naming the first broken one."""
+def check_chunks(ident: str, body: str) -> list:
+    """The per-cable properties (AssertionError naming the first broken one); the chunks."""
     parsed, chunks = chunk_cable(as_cable(ident, body))
     assert len(parsed.paragraphs) == len({c.ordinal for c in chunks})
     body_words = set(words(body))
@@ -70,14 +70,15 @@ def check_chunks(ident: str, body: str) -> None:
         assert not SIPDIS.search(chunk.text), f"{chunk.id}: SIPDIS in {chunk.text[:200]!r}"
         flat = " ".join(chunk.text.split())
         assert not any(b in flat for b in banners), f"{chunk.id}: page banner in {chunk.text[:200]!r}"
+    return chunks
 
 
 # -- Hypothesis: mutated real cables ---------------------------------------------------------
 
-@pytest.fixture(scope="module", autouse=True)
-def hypothesis_home(tmp_path_factory):
-    """Hypothesis caches (unicode tables, constants) in tmp, not in a .hypothesis/ of the checkout."""
-    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
+@pytest.fixture
+def hypothesis_home(tmp_path):
+    """Hypothesis keeps its caches (unicode tables, constants) in tmp, not in a .hypothesis/ of the checkout."""
+    set_hypothesis_home_dir(tmp_path / "hypothesis")
     yield
     set_hypothesis_home_dir(None)
 
@@ -120,16 +121,20 @@ def mutate(body: str, classification: str, line_ops, char_ops, crlf: bool, cut: 
     return text
 
 
-@settings(max_examples=200, deadline=None, database=None, print_blob=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=st.data())
-def test_mutated_cables_keep_numbers_words_and_lose_noise(sample, data):
-    rec = data.draw(st.sampled_from(sample), label="cable")
-    body = mutate(rec["body"], rec["classification"], data.draw(LINE_OPS, label="line ops"),
-                  data.draw(CHAR_OPS, label="char ops"), data.draw(st.booleans(), label="crlf"),
-                  data.draw(st.none() | st.floats(0, 1), label="cut"))
-    layout.parse(body)
-    check_chunks(rec["id"], body)
+def test_mutated_cables_keep_numbers_words_and_lose_noise(sample, hypothesis_home):
+    # @given inside the test: Hypothesis's pytest plugin then does not write its cache at collection time
+    @settings(max_examples=200, deadline=None, database=None, print_blob=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=st.data())
+    def mutated(data):
+        rec = data.draw(st.sampled_from(sample), label="cable")
+        body = mutate(rec["body"], rec["classification"], data.draw(LINE_OPS, label="line ops"),
+                      data.draw(CHAR_OPS, label="char ops"), data.draw(st.booleans(), label="crlf"),
+                      data.draw(st.none() | st.floats(0, 1), label="cut"))
+        layout.parse(body)
+        check_chunks(rec["id"], body)
+
+    mutated()
 
 
 # -- every cable of the subset, as it is -----------------------------------------------------
@@ -157,9 +162,13 @@ def unaccounted(body: str) -> tuple[Counter, Counter]:
 
 @pytest.mark.slow
 def test_all_subset_cables_numbers_noise_and_no_words_lost(real_cables):
+    """At the time of writing 12 of the 3,000 cables (0.4%) do not add up, by at most 13 words each: 8 with
+    glued media-release headers ("000687SIPDISE.O."), 4 with the same heading printed over two paragraphs in a row
+    (this count takes it for one heading)."""
     offenders = []
     for rec in real_cables:
-        check_chunks(rec["id"], rec["body"])
+        for chunk in check_chunks(rec["id"], rec["body"]):  # unmutated text: not even glued noise
+            assert "SIPDIS" not in chunk.text.upper() and not PAGE_BANNER.search(chunk.text), chunk.id
         lost, made_up = unaccounted(rec["body"])
         if lost or made_up:
             offenders.append((sum(lost.values()) + sum(made_up.values()), rec["id"], dict(lost), dict(made_up)))

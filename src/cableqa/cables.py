@@ -25,6 +25,7 @@ import json
 import lzma
 import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
@@ -113,35 +114,37 @@ def iter_files(paths: Iterable[str | Path], report: Report) -> Iterator[Path]:
     """Every file under ``paths`` (directories recursively, hidden entries skipped), each once."""
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[str] = set()
-
-    def walk(path: Path) -> Iterator[Path]:
+    # a stack of folder listings rather than recursion: a tree of any depth is walked without RecursionError
+    stack: list[Iterator[Path]] = [iter([Path(p) for p in paths])]
+    while stack:
+        path = next(stack[-1], None)
+        if path is None:
+            stack.pop()
+            continue
         try:
             st = path.stat()
-        except OSError as exc:  # missing, dangling link, symlink loop, no permission
+        except OSError as exc:  # missing, dangling link, symlink loop, no permission, name too long
             report.add(str(path), f"cannot read: {exc.strerror or exc}")
-            return
-        if path.is_dir():
+            continue
+        if stat.S_ISDIR(st.st_mode):
             key = (st.st_dev, st.st_ino)
             if key in seen_dirs:
                 report.add(str(path), "directory already visited (symlink loop); not read again")
-                return
+                continue
             seen_dirs.add(key)
             try:
                 entries = sorted(os.scandir(path), key=lambda e: e.name)
             except OSError as exc:
                 report.add(str(path), f"cannot list directory: {exc.strerror or exc}")
-                return
-            for entry in entries:
-                if not entry.name.startswith("."):
-                    yield from walk(Path(entry.path))
+                continue
+            stack.append(iter([Path(e.path) for e in entries if not e.name.startswith(".")]))
+        elif not stat.S_ISREG(st.st_mode):  # reading a FIFO blocks for ever, a device never ends
+            report.add(str(path), "not a regular file (a pipe, socket or device)")
         else:
             real = os.path.realpath(path)
             if real not in seen_files:
                 seen_files.add(real)
                 yield path
-
-    for p in paths:
-        yield from walk(Path(p))
 
 
 def _decompress(path: Path, raw: bytes, report: Report) -> bytes:

@@ -197,3 +197,38 @@ def parse_question(question: str, known_posts: set[str] | None = None) -> Parsed
     years = tuple(sorted({int(y) for y in re.findall(r"\b(19[4-9]\d|20[01]\d)\b", question)}))
     return Parsed(Filters(origin=origin, date_from=date_from, date_to=date_to, classification=classification,
                           tags=tags), tuple(ids), years)
+
+
+_SEASON = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11), "winter": (12, 2)}
+_PART = {"early": (1, 4), "mid": (5, 8), "middle": (5, 8), "late": (9, 12)}
+_PERIOD = re.compile(r"\b(?:(early|mid|middle|late)[- ]+)?(?:(" + "|".join(_MONTHS) + "|" + "|".join(_SEASON)
+                     + r")\s+(?:of\s+)?)?(?:\d{1,2},?\s+)?(19[4-9]\d|20[0-2]\d)\b", re.IGNORECASE)
+
+
+def mentioned_period(question: str, after_days: int = 90) -> tuple[str, str] | None:
+    """The time a question is about, as an ISO date range a reporting cable would fall in.
+
+    "in late August 2004" -> 2004-08-01 .. 2004-08-31 + ``after_days``; "in 2003" -> the year
+    + ``after_days``; "late 2004" -> September-December.  Cables report events days or weeks
+    after, hence the tail.  None when the question names no year.
+    """
+    from datetime import date, timedelta
+
+    spans = []
+    for part, month, year in _PERIOD.findall(question):
+        year = int(year)
+        part, month = part.lower(), month.lower()
+        if month in _MONTHS:
+            first, last = _MONTHS[month], _MONTHS[month]
+        elif month in _SEASON:
+            first, last = _SEASON[month]
+        elif part:
+            first, last = _PART[part]
+        else:
+            first, last = 1, 12
+        start = date(year - (1 if first > last else 0), first, 1)
+        end = date(year, last, calendar.monthrange(year, last)[1])
+        spans.append((start, end + timedelta(days=after_days)))
+    if not spans:
+        return None
+    return min(s for s, _ in spans).isoformat(), max(e for _, e in spans).isoformat()
