@@ -81,6 +81,11 @@ class Problem:
     where: str  # "path", "path:line" or "path (cable ID)"
     reason: str
     skipped: bool = True  # False: a warning, the input was still used
+    kind: str = ""  # what the summary counts it as; the reason up to its first detail when empty
+
+    @property
+    def summary_kind(self) -> str:
+        return self.kind or self.reason.split(" (")[0]
 
     def __str__(self) -> str:
         return f"{'skipped' if self.skipped else 'warning'}: {self.where}: {self.reason}"
@@ -96,8 +101,8 @@ class Report:
     read_files: set[str] = field(default_factory=set)  # files read whole (safe to prune against)
     echo: bool = False  # print each problem to stderr as it is found
 
-    def add(self, where: str, reason: str, skipped: bool = True) -> None:
-        problem = Problem(where, reason, skipped)
+    def add(self, where: str, reason: str, skipped: bool = True, kind: str = "") -> None:
+        problem = Problem(where, reason, skipped, kind)
         self.problems.append(problem)
         if self.echo:
             print(problem, file=sys.stderr, flush=True)

@@ -83,7 +83,7 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
         if bar is None:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+            bar = tqdm(total=total, unit="cable", desc="embedding", file=sys.stderr)
         bar.update(done - bar.n)
 
     try:

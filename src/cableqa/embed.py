@@ -78,6 +78,7 @@ class Embedder:
     # -- loading -------------------------------------------------------
     def _load_st(self):
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar on every start
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - a broken install
@@ -187,7 +188,9 @@ def embedder_factory(settings) -> Callable[[dict | None], Embedder]:
 
     def make(manifest: dict | None) -> Embedder:
         model = settings.model or (manifest or {}).get("model") or DEFAULT_MODEL
-        backend = settings.backend or (manifest or {}).get("backend") or auto_backend(resolve_device(settings.device))
-        return Embedder(model, backend, device=settings.device, cache_dir=settings.index / "onnx")
+        device = resolve_device(settings.device)
+        backend = settings.backend or (manifest or {}).get("backend") or auto_backend(device)
+        return Embedder(model, backend, device=device, cache_dir=settings.index / "onnx",
+                        batch_size=256 if device.startswith("cuda") else 32)  # a GPU wants wide batches
 
     return make

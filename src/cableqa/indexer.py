@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,8 +64,7 @@ class Stats:
         if skipped:
             reasons: dict[str, int] = {}
             for p in skipped:
-                key = p.reason.split(" (")[0]
-                reasons[key] = reasons.get(key, 0) + 1
+                reasons[p.summary_kind] = reasons.get(p.summary_kind, 0) + 1
             lines.append(f"skipped {len(skipped)}: " + "; ".join(f"{n} × {r}" for r, n in sorted(reasons.items())))
         warnings = len(self.problems) - len(skipped)
         if warnings:
@@ -89,7 +89,7 @@ def dedupe(cables: Iterable[Cable], report: Report, stats: Stats) -> dict[str, C
         stats.duplicates += 1
         winner, loser = (cable, other) if len(cable.body) > len(other.body) else (other, cable)
         why = "longer body" if len(winner.body) != len(loser.body) else "read first"
-        report.add(loser.source, f"duplicate id {cable.id}; kept {winner.source} ({why})", skipped=True)
+        report.add(loser.source, f"duplicate id {cable.id}; kept {winner.source} ({why})", kind="duplicate id")
         kept[cable.id] = winner
     return kept
 
@@ -165,7 +165,8 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
     """Index ``sources`` into ``index_path``; ``make_embedder(manifest or None)`` builds the embedder.
 
     With no ``sources``, re-reads the source files recorded in the index
-    (useful with ``rebuild``).  ``window``: tokens per chunk (default: the
+    (useful with ``rebuild``).  ``progress(done, total)`` counts cables
+    (re-)chunked and embedded.  ``window``: tokens per chunk (default: the
     model's input window, or the index's); changing it, or a new chunker
     version, re-chunks every cable and embeds only the texts that changed.
     """
@@ -245,24 +246,33 @@ def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embed
     if not todo:
         return
     budget = budget or embedder.max_tokens - 2
-    parsed = [(cable, *chunking.chunk_cable(cable, budget, embedder.count_tokens)) for cable in todo]
-    total = sum(len(ch) for _, _, ch in parsed)
+    embedder.count_tokens("")  # load the model before the chunking thread needs its tokenizer
+
+    def batches():
+        batch, size = [], 0
+        for cable in todo:
+            parsed, chunk_list = chunking.chunk_cable(cable, budget, embedder.count_tokens)
+            batch.append((cable, parsed, chunk_list))
+            size += len(chunk_list)
+            if size >= BATCH_CHUNKS:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
     done = 0
-    batch: list[tuple] = []
-    for item in parsed:
-        batch.append(item)
-        if sum(len(ch) for _, _, ch in batch) >= BATCH_CHUNKS:
-            done += _write_batch(conn, batch, embedder, stats)
-            batch = []
+    with ThreadPoolExecutor(max_workers=1) as pool:  # chunk the next batch while this one is embedded
+        it = batches()
+        ahead = pool.submit(next, it, None)
+        while (batch := ahead.result()) is not None:
+            ahead = pool.submit(next, it, None)
+            _write_batch(conn, batch, embedder, stats)
+            done += len(batch)
             if progress:
-                progress(done, total)
-    if batch:
-        done += _write_batch(conn, batch, embedder, stats)
-        if progress:
-            progress(done, total)
+                progress(done, len(todo))
 
 
-def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> int:
+def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> None:
     """Embed what is new in ``batch`` (reusing vectors of unchanged texts) and commit it."""
     import numpy as np
 
@@ -297,7 +307,6 @@ def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> 
         _delete(conn, cable.id)
         _insert(conn, cable, parsed, by_cable.get(cable.id, []))
     conn.commit()
-    return len(rows)
 
 
 def _sync_keywords(conn, base: Path | None, wanted: list[int]) -> KeywordIndex:

@@ -82,6 +82,7 @@ class KeywordIndex:
         self.counts = {f: sparse.csr_matrix(counts[f], shape=(len(self.ids), len(vocab)), dtype=np.float32)
                        for f in FIELDS}
         self._weights: dict | None = None
+        self._last: tuple | None = None
 
     # -- building -----------------------------------------------------------
     @classmethod
@@ -99,27 +100,30 @@ class KeywordIndex:
         vocab = list(self.vocab)
         col = dict(self.col)
         new_ids: list[int] = []
-        triples: dict[str, tuple[list, list, list]] = {f: ([], [], []) for f in FIELDS}
-        for row, (cid, *texts) in enumerate(add):
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {f: [] for f in FIELDS}
+        for cid, *texts in add:
             new_ids.append(cid)
             for field, text in zip(FIELDS, texts):
-                rows_, cols_, vals_ = triples[field]
-                for term, n in _count(tokens(text or "")).items():
-                    if term not in col:
-                        col[term] = len(vocab)
-                        vocab.append(term)
-                    rows_.append(row)
-                    cols_.append(col[term])
-                    vals_.append(n)
+                words = tokens(text or "")
+                for w in words:
+                    if w not in col:
+                        col[w] = len(vocab)
+                        vocab.append(w)
+                cols, counts = np.unique(np.fromiter((col[w] for w in words), dtype=np.int32, count=len(words)),
+                                         return_counts=True)
+                parts[field].append((cols, counts.astype(np.float32)))
         ids = np.concatenate([self.ids[keep], np.array(new_ids, dtype=np.int64)])
         order = np.argsort(ids, kind="stable")
         counts = {}
         for field in FIELDS:
             old = self.counts[field][keep]
             old = sparse.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], len(vocab)))
-            rows_, cols_, vals_ = triples[field]
-            new = sparse.csr_matrix((np.array(vals_, dtype=np.float32), (rows_, cols_)),
-                                    shape=(len(new_ids), len(vocab)))
+            indptr = np.zeros(len(new_ids) + 1, dtype=np.int64)
+            indptr[1:] = np.cumsum([len(c) for c, _ in parts[field]])
+            new = sparse.csr_matrix(
+                (np.concatenate([v for _, v in parts[field]] or [np.zeros(0, np.float32)]),
+                 np.concatenate([c for c, _ in parts[field]] or [np.zeros(0, np.int32)]), indptr),
+                shape=(len(new_ids), len(vocab)))
             counts[field] = sparse.vstack([old, new], format="csr")[order]
         return KeywordIndex(ids[order], vocab, counts)
 
@@ -139,6 +143,10 @@ class KeywordIndex:
             return cls(z["ids"], z["vocab"].tolist(), counts)
 
     # -- scoring --------------------------------------------------------------
+    def warm(self) -> None:
+        """Compute the BM25 weights now rather than on the first question."""
+        self._bm25()
+
     def _bm25(self) -> dict:
         """Per field: BM25 weight of each (chunk, term), term-major (CSC) for fast posting lists."""
         if self._weights is None:
@@ -159,7 +167,14 @@ class KeywordIndex:
         return self._weights
 
     def scores(self, question: str, weights: Sequence[float]) -> np.ndarray:
-        """BM25 score of every chunk (in ``self.ids`` order) for ``question``."""
+        """BM25 score of every chunk (in ``self.ids`` order) for ``question``.
+
+        The last result is kept: a search scores the same question again for
+        its second stage.
+        """
+        key = (question, tuple(weights))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         total = np.zeros(len(self.ids), dtype=np.float32)
         cols = [self.col[t] for t in dict.fromkeys(tokens(question)) if t in self.col]
         for field, w in zip(FIELDS, weights):
@@ -167,6 +182,7 @@ class KeywordIndex:
             for c in cols:
                 lo, hi = m.indptr[c], m.indptr[c + 1]
                 total[m.indices[lo:hi]] += w * m.data[lo:hi]
+        self._last = (key, total)
         return total
 
     def search(self, question: str, k: int, weights: Sequence[float], within: Sequence[int] | None = None
@@ -186,10 +202,3 @@ class KeywordIndex:
             rows = rows[np.argpartition(-total[rows], k - 1)[:k]]
         rows = rows[np.argsort(-total[rows], kind="stable")]
         return list(zip(self.ids[rows].tolist(), total[rows].tolist()))
-
-
-def _count(words: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for w in words:
-        out[w] = out.get(w, 0) + 1
-    return out

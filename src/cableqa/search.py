@@ -117,6 +117,11 @@ class Searcher:
     def info(self) -> dict:
         return self.index.info()
 
+    def warm(self) -> None:
+        """Load the embedding model and compute the keyword weights before the first question."""
+        self.embedder.encode_query("warm up")
+        self.index.keywords.warm()
+
     # -- retrieval -------------------------------------------------------------
     def _allowed(self, filters: Filters, notes: list[str]) -> list[int] | None:
         """Chunk ids the filters allow (None: no filter); empty with a note when nothing matches."""

@@ -114,20 +114,29 @@ def cable_from_row(r: sqlite3.Row) -> Cable:
 
 
 def vectors_of(conn: sqlite3.Connection, ids: Iterable[int] | None = None, dim: int = 0):
-    """(ids, vectors) of all chunks, or of ``ids``, read from SQLite."""
+    """(ids, vectors) of all chunks, or of ``ids``, read from SQLite into one preallocated array."""
     if ids is None:
-        rows = conn.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+        n = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        batches = [conn.execute("SELECT id, vector FROM chunks ORDER BY id")]
     else:
         ids = list(ids)
-        rows = []
-        for start in range(0, len(ids), 900):
-            part = ids[start:start + 900]
-            rows += conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})",
-                                 part).fetchall()
-    out_ids = np.array([r[0] for r in rows], dtype=np.int64)
-    vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim or -1) \
-        if rows else np.zeros((0, dim), dtype=np.float32)
-    return out_ids, vecs
+        n = len(ids)
+        batches = (conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
+                   for part in (ids[i:i + 900] for i in range(0, len(ids), 900)))
+    out_ids = np.empty(n, dtype=np.int64)
+    vecs: np.ndarray | None = np.empty((n, dim), dtype=np.float32) if dim else None
+    i = 0
+    for cursor in batches:
+        for cid, blob in cursor:
+            v = np.frombuffer(blob, dtype=np.float32)
+            if vecs is None:
+                vecs = np.empty((n, len(v)), dtype=np.float32)
+            out_ids[i] = cid
+            vecs[i] = v
+            i += 1
+    if vecs is None:
+        vecs = np.zeros((0, dim), dtype=np.float32)
+    return out_ids[:i], vecs[:i]
 
 
 def _fsync_dir(path: Path) -> None:

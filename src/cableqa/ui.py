@@ -110,9 +110,9 @@ class Engine:
         self._lock = threading.Lock()
 
     def warm(self) -> None:
-        """Load the embedding model now, so the first question does not wait for it."""
+        """Load the model and keyword weights now, so the first question does not wait for them."""
         with self._lock:
-            self.searcher.embedder.encode_query("warm up")
+            self.searcher.warm()
 
     def ask(self, question: str, history: Sequence[str], filters: Filters) -> tuple[Result, render.Answer | None]:
         with self._lock:
@@ -310,20 +310,23 @@ def open_index(settings: Settings) -> Searcher:
 
 
 def _progress(done: int, total: int) -> None:
-    print(f"\rembedding {done}/{total} chunks", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+    print(f"\rembedding {done}/{total} cables", end="\n" if done >= total else "", file=sys.stderr, flush=True)
 
 
-def leave_a_core_free(backend: str) -> None:
-    """Run torch on all cores but one (unless OMP_NUM_THREADS says otherwise).
+def leave_a_core_free() -> None:
+    """Run torch and FAISS on all cores but one (unless OMP_NUM_THREADS says otherwise).
 
-    A question embeds a few dozen short texts: extra threads gain little, but
-    one thread per core makes every query wait whenever the web server or
-    another process holds a core (10x slower measured on 2 cores).
+    A question embeds one short text and searches once: extra threads gain
+    little, but one thread per core makes every query wait whenever the web
+    server or another process holds a core (5-60x slower measured on 2 cores).
     """
-    if backend in ("torch", "bf16") and "OMP_NUM_THREADS" not in os.environ:
+    if "OMP_NUM_THREADS" not in os.environ:
+        import faiss
         import torch
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
+        threads = max(1, (os.cpu_count() or 1) - 1)
+        torch.set_num_threads(threads)
+        faiss.omp_set_num_threads(threads)
 
 
 def serve(settings: Settings):
@@ -341,7 +344,7 @@ def serve(settings: Settings):
           f"open http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
 
     def warm_up() -> None:  # beside the server's start, so the page is up sooner
-        leave_a_core_free(engine.searcher.index.manifest.backend)
+        leave_a_core_free()
         engine.warm()
 
     threading.Thread(target=warm_up, name="cableqa-warm-up", daemon=True).start()
