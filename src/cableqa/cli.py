@@ -170,10 +170,12 @@ def search(question, index_path, k, as_json, jsonl, origin, since, until, classi
 @cli.command("eval")
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
+@click.option("--hits", "hits_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Score this batch output (`cableqa search --jsonl`, or any system's) instead of searching.")
 @click.option("--compare", is_flag=True, help="Also score keyword-only and dense-only retrieval, same index.")
 @click.option("--misses", is_flag=True, help="List the questions whose evidence is not in the top 5.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def eval_(questions, index_path, compare, misses, as_json):
+def eval_(questions, index_path, hits_file, compare, misses, as_json):
     """Score retrieval on QUESTIONS (JSON Lines with q, history, cable_id, evidence, type).
 
     Prints Recall@1/5/10, MRR@10 and cable-level Recall@5, overall and per
@@ -183,31 +185,37 @@ def eval_(questions, index_path, compare, misses, as_json):
     Examples:
         cableqa eval ../shared/eval/dev.jsonl
         cableqa eval ../shared/eval/dev.jsonl --index /data/full-index --compare
+        cableqa search --jsonl < dev.jsonl > hits.jsonl && cableqa eval dev.jsonl --hits hits.jsonl
     """
     from dataclasses import replace
 
-    from .evaluate import load_questions, score
+    from .evaluate import load_questions, read_jsonl, score
 
-    s = _settings(index=index_path)
-    searcher = open_searcher(s)
     try:
         qs = load_questions(questions)
     except (ValueError, json.JSONDecodeError) as exc:
         _fail(exc)
-    modes = ["hybrid", "keyword", "dense"] if compare else ["hybrid"]
-    base = searcher.tuning
     out = {}
-    for mode in modes:
-        searcher.tuning = replace(base, mode=mode)
-        report = score(qs, lambda q: [h.to_json() for h in
-                                      searcher.search(q["q"], history=q.get("history") or (), k=10).hits])
-        out[mode] = report
-    searcher.tuning = base
+    if hits_file:
+        try:
+            given = {r.get("qid"): r.get("hits") or [] for r in read_jsonl(hits_file)}
+        except (ValueError, json.JSONDecodeError) as exc:
+            _fail(exc)
+        out[f"hits from {hits_file}"] = score(qs, lambda q: given.get(q.get("qid"), []))
+    else:
+        s = _settings(index=index_path)
+        searcher = open_searcher(s)
+        base = searcher.tuning
+        for mode in ["hybrid", "keyword", "dense"] if compare else ["hybrid"]:
+            searcher.tuning = replace(base, mode=mode)
+            out[f"{mode}, index {s.index}"] = score(qs, lambda q: [h.to_json() for h in searcher.search(
+                q["q"], history=q.get("history") or (), k=10).hits])
+        searcher.tuning = base
     if as_json:
         click.echo(json.dumps({m: r.to_json() for m, r in out.items()}, indent=2))
         return
-    for mode, report in out.items():
-        click.echo(report.table(f"{mode} ({len(qs)} questions, index {s.index})") + "\n")
+    for title, report in out.items():
+        click.echo(report.table(f"{title} ({len(qs)} questions)") + "\n")
         if misses:
             for m in report.misses:
                 click.echo(f"  {m['qid']} [{m['type']}] rank={m['rank']} cable_rank={m['cable_rank']} "

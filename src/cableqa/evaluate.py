@@ -61,7 +61,7 @@ class Report:
             r = s.row()
             lines.append(f"{name:<12}{r['n']:>5}{r['R@1']:>7.3f}{r['R@5']:>7.3f}{r['R@10']:>7.3f}"
                          f"{r['MRR@10']:>8.3f}{r['cableR@5']:>10.3f}")
-        if self.latencies:
+        if any(self.latencies):
             lat = sorted(self.latencies)
             lines.append(f"latency p50 {lat[len(lat) // 2] * 1000:.1f} ms, "
                          f"p99 {lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000:.1f} ms")
@@ -72,14 +72,23 @@ class Report:
                 "misses": self.misses}
 
 
-def load_questions(path: str | Path) -> list[dict]:
+def read_jsonl(path: str | Path) -> list[dict]:
+    """The JSON objects of a JSON Lines file; a bad line raises ValueError naming it."""
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), 1):
         if line.strip():
-            q = json.loads(line)
-            if "q" not in q:
-                raise ValueError(f"{path}:{n}: no 'q' field")
-            out.append(q)
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
+    return out
+
+
+def load_questions(path: str | Path) -> list[dict]:
+    out = read_jsonl(path)
+    for n, q in enumerate(out, 1):
+        if "q" not in q:
+            raise ValueError(f"{path}: question {n} has no 'q' field")
     return out
 
 
