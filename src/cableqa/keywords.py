@@ -173,8 +173,9 @@ class KeywordIndex:
         its second stage.
         """
         key = (question, tuple(weights))
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
+        last = self._last  # one read: another thread may replace it
+        if last is not None and last[0] == key:
+            return last[1]
         total = np.zeros(len(self.ids), dtype=np.float32)
         cols = [self.col[t] for t in dict.fromkeys(tokens(question)) if t in self.col]
         for field, w in zip(FIELDS, weights):
