@@ -105,9 +105,7 @@ class Embedder:
                 st = self._load_st()
                 self._dim = int(st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension")
                                 else st.get_sentence_embedding_dimension())
-                tokenizer = st.tokenizer
-                self._vocab = set(tokenizer.get_vocab())
-                self._count = lambda text: len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+                self._set_counter(st.tokenizer.backend_tokenizer)
 
                 def encode(texts: list[str]) -> np.ndarray:
                     return st.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
@@ -125,9 +123,19 @@ class Embedder:
         session, tokenizer, pooling, dim, max_tokens = onnx_export.load(folder, self._load_st,
                                                                          self.backend == "onnx-int8")
         self._dim, self._max_tokens = dim, max_tokens
-        self._vocab = set(tokenizer.get_vocab())
-        self._count = lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+        self._set_counter(tokenizer)
         return onnx_export.encoder(session, tokenizer, pooling, self.batch_size)
+
+    def _set_counter(self, tokenizer) -> None:
+        """Token counting on a private copy of the model's tokenizer: the encoder toggles padding and
+        truncation on its own while the indexer counts from another thread."""
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(tokenizer.to_str())
+        counter.no_truncation()
+        counter.no_padding()
+        self._vocab = set(counter.get_vocab())
+        self._count = lambda text: len(counter.encode(text, add_special_tokens=False).ids)
 
     # -- API -------------------------------------------------------------
     @property
