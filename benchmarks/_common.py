@@ -28,7 +28,7 @@ SHARED = ROOT.parent / "shared"
 SUBSET = SHARED / "cables" / "subset-3000.jsonl.xz"
 CORPUS = SHARED / "cables" / "cables.jsonl.xz"
 DEV = SHARED / "eval" / "dev.jsonl"
-DEFAULT_INDEX = Path("/work/ix/sub-bf16")
+DEFAULT_INDEX = Path("/work/ix/sub")
 
 
 # -- machine and output ------------------------------------------------------------------

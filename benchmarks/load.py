@@ -14,7 +14,7 @@ sees it (Gradio's queue wait included), throughput, and each p50 over the
 of ``ui.build_app`` (the server's concurrency is those settings plus the
 Engine's one-request-at-a-time lock).  Acceptance: 0 errors at 16 clients.
 
-    python benchmarks/load.py [--index /work/ix/sub-bf16 | --url http://127.0.0.1:7860/]
+    python benchmarks/load.py [--index /work/ix/sub | --url http://127.0.0.1:7860/]
                               [--seconds 12] [--max-requests 300] [--quick] [--out benchmarks/results/load.txt]
 """
 

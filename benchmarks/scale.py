@@ -1,6 +1,6 @@
 """FAISS index type vs corpus size, on real embeddings grown to Cablegate scale.
 
-Data: the real chunk vectors of an index (default /work/ix/sub-bf16, 26,529
+Data: the real chunk vectors of an index (default /work/ix/sub, ~26,500
 all-MiniLM-L6-v2 vectors read from SQLite with ``cableqa.store.vectors_of``),
 then copies of them with Gaussian noise (sigma per dimension, default 0.03,
 renormalised: a copy has cosine ~0.86 to its original, about as close as a real

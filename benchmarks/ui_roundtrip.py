@@ -51,7 +51,7 @@ def machine() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("index", nargs="?", default="/work/ix/sub-bf16")
+    ap.add_argument("index", nargs="?", default="/work/ix/sub")
     ap.add_argument("--questions", default=str(ROOT.parent / "shared" / "eval" / "dev.jsonl"))
     ap.add_argument("-n", type=int, default=40, help="questions to ask (default 40)")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
