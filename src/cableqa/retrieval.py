@@ -11,7 +11,8 @@ measured on ../shared/eval/dev.jsonl (see benchmarks/retrieval.py):
   written then or in the months after;
 * chat history: cables the earlier turns retrieve get a share of the score,
   and paragraphs beside their best paragraphs a bonus, which is how "Has the
-  new minister ever been linked to graft?" finds the cable asked about before;
+  new minister ever been linked to graft?" finds the cable asked about before
+  (unless the question names something new and points nowhere back);
 * answer type: a who-question favours paragraphs that name people.
 """
 
@@ -52,6 +53,10 @@ class Tuning:
 
 _WHO = re.compile(r"\b(?:who|whom|whose)\b", re.IGNORECASE)
 _WORDS = re.compile(r"[A-Za-z]{3,}")
+# words that point back at the conversation ("And how did he ...", "such zones")
+_BACK = re.compile(r"^\W*(?:and|but|also|so)\b|\b(?:he|she|him|his|her|hers|they|them|their|theirs|it|its|this|"
+                   r"that|these|those|such|same|other|new)\b", re.IGNORECASE)
+_NAME = re.compile(r"(?<=\s)[A-Z][A-Za-z'-]{2,}")
 
 
 def names_in(text: str, question: str, known: Callable[[str], bool]) -> int:
@@ -61,6 +66,16 @@ def names_in(text: str, question: str, known: Callable[[str], bool]) -> int:
     mixed = any(c.islower() for c in text)
     return len({w.lower() for w in _WORDS.findall(text)
                 if (not mixed or w[0].isupper()) and w.lower()[:5] not in asked and not known(w.lower())})
+
+
+def new_topic(question: str, conversation: str) -> bool:
+    """Whether ``question`` leaves the conversation: it points nowhere back and names
+    something (a capitalised word after the first) that ``conversation`` never mentions."""
+    if _BACK.search(question):
+        return False
+    names = {w.lower()[:5] for w in _NAME.findall(question)}
+    said = {w.lower()[:5] for w in _WORDS.findall(conversation)}
+    return bool(names) and not names & said
 
 
 def _rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int, float]:
@@ -157,6 +172,10 @@ class Retriever:
         if not earlier or not t.history_weight:
             return self._score(question, allowed)[0]
         before, prior = self._score(earlier, allowed)
+        top = sorted(prior, key=lambda c: -prior[c])[:1]
+        said = " ".join(r[0] for r in self._rows("SELECT text FROM chunks WHERE cable_id IN ({marks})", top))
+        if new_topic(question, f"{earlier} {said}"):  # a fresh question: the earlier turns would only mislead
+            return self._score(question, allowed)[0]
         scores, _ = self._score(question, allowed, sorted(prior, key=lambda c: -prior[c])[: t.expand_cables])
         if scores and prior:
             answered = sorted(before, key=lambda c: -before[c])[: t.followup_paras]
