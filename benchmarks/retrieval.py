@@ -22,12 +22,15 @@ STEPS = [  # (label, Tuning changes from the shipped defaults)
     ("keyword only: BM25 over paragraph + cable context", {"mode": "keyword"}),
     ("dense only: MiniLM over context + paragraph", {"mode": "dense"}),
     ("fusion: weighted RRF of both (k=10)", {"expand_cables": 0, "date_weight": 0, "who_weight": 0,
-                                             "history_weight": 0}),
-    ("+ every paragraph of the 8 best cables", {"date_weight": 0, "who_weight": 0, "history_weight": 0}),
-    ("+ chat history: earlier turns' cables as prior", {"date_weight": 0, "who_weight": 0, "followup_weight": 0}),
-    ("+ paragraphs beside the earlier answers", {"date_weight": 0, "who_weight": 0}),
-    ("+ time named in the question", {"who_weight": 0}),
-    ("+ who-questions favour named people (= shipped)", {}),
+                                             "history_weight": 0, "country_weight": 0}),
+    ("+ every paragraph of the 8 best cables", {"date_weight": 0, "who_weight": 0, "history_weight": 0,
+                                                 "country_weight": 0}),
+    ("+ chat history: earlier turns' cables as prior", {"date_weight": 0, "who_weight": 0, "followup_weight": 0,
+                                                        "country_weight": 0}),
+    ("+ paragraphs beside the earlier answers", {"date_weight": 0, "who_weight": 0, "country_weight": 0}),
+    ("+ time named in the question", {"who_weight": 0, "country_weight": 0}),
+    ("+ who-questions favour named people", {"country_weight": 0}),
+    ("+ country named in the question (= shipped)", {}),
 ]
 
 

@@ -26,3 +26,16 @@ def test_names_in_counts_unknown_capitalised_words_the_question_lacks():
     known = {"the", "ambassador", "told", "that", "opposition", "planned", "provocations", "in"}.__contains__
     assert names_in("Utemuratov told the Ambassador about Almaty.", "Who told the Ambassador?", known) == 2  # not the known "Ambassador"
     assert names_in("Utemuratov told the Ambassador.", "What did Utemuratov say?", known) == 0
+
+
+def test_countries_named_by_name_people_and_phrase():
+    from cableqa.countries import named_in
+
+    assert named_in("Which party in Slovakia's governing coalition?") == {"LO"}
+    assert named_in("What did the Slovak and Slovenian ministers say?") == {"LO", "SI"}
+    assert named_in("Why might Sweden's foreign minister resist sanctions?") == {"SW"}
+    assert named_in("What did Swedish officials say about Iraqi oil?") == {"SW", "IZ"}
+    assert named_in("How many South Africans cheated the welfare system?") == {"SF"}
+    assert named_in("Austrian or Australian troops? Nigerian or Nigerien?") == {"AU", "AS", "NI", "NG"}
+    assert named_in("The Bolivarian revolution's children in Chile") == {"CI"}  # not Bolivia; "children" is no Chile
+    assert named_in("What did the US ambassador tell the minister?") == set()  # every cable is about the US

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from . import store, vectors
+from . import countries, store, vectors
 from .keywords import KeywordIndex
 from .store import IndexError_
 
@@ -98,6 +100,14 @@ class Index:
                     f"JOIN cables k ON k.id = c.cable_id WHERE c.id IN ({','.join('?' * len(part))})", part):
                 out[row["id"]] = row
         return out
+
+    @cached_property
+    def homes(self) -> dict[str, str]:
+        """Post -> the country its cables are most often tagged with ("Embassy Bratislava" -> "LO")."""
+        counts: dict[str, Counter] = {}
+        for origin, tags in self.conn.execute("SELECT origin, tags FROM cables"):
+            counts.setdefault(origin, Counter()).update(t for t in json.loads(tags or "[]") if t in countries.NAMES)
+        return {origin: c.most_common(1)[0][0] for origin, c in counts.items() if c}
 
     def has_cable(self, cable_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM cables WHERE id = ?", (cable_id,)).fetchone() is not None

@@ -13,18 +13,21 @@ measured on ../shared/eval/dev.jsonl (see benchmarks/retrieval.py):
   and paragraphs beside their best paragraphs a bonus, which is how "Has the
   new minister ever been linked to graft?" finds the cable asked about before
   (unless the question names something new and points nowhere back);
+* place: a question that names a country ("Slovakia's", "Swedish") favours
+  cables tagged with it, or sent from a post whose cables usually are;
 * answer type: a who-question favours paragraphs that name people.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import store, vectors
+from . import countries, store, vectors
 from .filters import mentioned_period
 from .index import Index
 
@@ -44,6 +47,7 @@ class Tuning:
     kw_text: float = 1.0  # BM25 field weights: paragraph text, cable context
     kw_context: float = 0.5
     date_weight: float = 1.0  # for cables dated when the question says
+    country_weight: float = 0.5  # for cables about the country the question names
     who_weight: float = 0.5  # for naming people, on who-questions
     expand_cables: int = 8  # every paragraph of this many best cables (and the earlier turns') joins the pool
     history_weight: float = 1.0  # share of the earlier turns' cable scores
@@ -123,6 +127,13 @@ class Retriever:
         return {r[0]: (r[1], r[2]) for r in self._rows("SELECT id, cable_id, ordinal FROM chunks WHERE id IN "
                                                         "({marks})", ids)}
 
+    def countries(self, cables: list[str]) -> dict[str, set[str]]:
+        """Cable id -> its country codes: its geographic tags, and its post's usual one."""
+        rows = self._rows("SELECT id, origin, tags FROM cables WHERE id IN ({marks})", cables)
+        homes = self.index.homes
+        return {cid: {t for t in json.loads(tags or "[]") if t in countries.NAMES} | {homes.get(origin)}
+                for cid, origin, tags in rows}
+
     # -- fused ---------------------------------------------------------------------
     def _score(self, question: str, allowed: list[int] | None, extra_cables: Sequence[str] = ()
                ) -> tuple[dict[int, float], dict[str, float]]:
@@ -154,6 +165,12 @@ class Retriever:
             for cid in scores:
                 if place[cid][0] in dated:
                     scores[cid] += t.date_weight * unit
+        named = countries.named_in(question) if t.country_weight else set()
+        if named:  # the question names a country; the paragraph rarely does, its cable's tags do
+            about = self.countries(sorted({c for c, _ in place.values()}))
+            for cid in scores:
+                if about[place[cid][0]] & named:
+                    scores[cid] += t.country_weight * unit
         if t.who_weight and _WHO.search(question):  # a who-question is answered by naming people
             texts = dict(self._rows("SELECT id, text FROM chunks WHERE id IN ({marks})", list(scores)))
             for cid in scores:

@@ -118,9 +118,10 @@ class Searcher:
         return self.index.info()
 
     def warm(self) -> None:
-        """Load the embedding model and compute the keyword weights before the first question."""
+        """Load the embedding model and compute the keyword weights and posts' countries before the first question."""
         self.embedder.encode_query("warm up")
         self.index.keywords.warm()
+        _ = self.index.homes  # computed once per index generation
 
     # -- retrieval -------------------------------------------------------------
     def _allowed(self, filters: Filters, notes: list[str]) -> list[int] | None:
