@@ -67,7 +67,7 @@ def main() -> None:
     questions = [json.loads(line)["q"] for line in Path(args.questions).read_text().splitlines() if line.strip()]
     questions = questions[:args.n]
     searcher = Searcher(args.index)
-    ui.leave_a_core_free(searcher.index.manifest.backend)  # as `cableqa serve` does
+    ui.leave_a_core_free()  # as `cableqa serve` does
     engine = ui.Engine(searcher)
     engine.warm()
     import torch

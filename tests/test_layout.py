@@ -57,6 +57,19 @@ def test_page_banners_and_repeated_banners_removed():
     assert [p.text for p in parsed.paragraphs] == ["THE MINISTER SAID THE TALKS WOULD GO ON.", "SECOND PARAGRAPH."]
 
 
+def test_later_page_banners_and_line_separators_removed():
+    """2006+ cables break pages with "BERLIN 00001767 003 OF 003" between blank lines, mid-sentence;
+    some bodies break lines with U+2028."""
+    body = ("UNCLAS BERLIN 001767\n\nSUBJECT: TEST\n\n1. (C) All three of the suspects arrested\n\n"
+            "BERLIN 00001767  003 OF 003\n\n\nSeptember 4 are believed to have trained abroad.\n\n"
+            "2. (U) The\u2028\u2028MEXICO 00002220 004 OF 008\u2028\u2028\u2028report ends.\n")
+    parsed = layout.parse(body)
+    texts = [p.text for p in parsed.paragraphs]
+    assert texts == ["All three of the suspects arrested September 4 are believed to have trained abroad.",
+                     "The report ends."]
+    assert "BERLIN 00001767  003 OF 003" in parsed.noise and "MEXICO 00002220 004 OF 008" in parsed.noise
+
+
 def test_unnumbered_cable_splits_on_blank_lines():
     body = ("SUBJECT: NOTHING NUMBERED\n \nThe first block of text has enough words to stand alone as a paragraph.\n"
             " \nThe second block also has enough words in it to be a paragraph of its own.\n")

@@ -28,7 +28,10 @@ from cableqa.chunks import chunk_cable
 WORD = re.compile(r"[A-Za-z0-9]+")
 SIPDIS = re.compile(r"\bSIPDIS\b", re.IGNORECASE)
 # a full page-break banner: "PAGE 02        ZAGREB  01189  01 OF 05  061107Z"
-PAGE_BANNER = re.compile(r"PAGE\s+\d{1,3}\s+[A-Z][A-Z .]{0,20}?\s+\d{3,7}\s+(?:\d{2}\s+OF\s+\d{2}\s+)?\d{6}Z")
+# or the later form, a line of its own: "BERLIN 00001767 003 OF 003"
+PAGE_BANNER = re.compile(r"PAGE\s+\d{1,3}\s+[A-Z][A-Z .]{0,20}?\s+\d{3,7}\s+(?:\d{2}\s+OF\s+\d{2}\s+)?\d{6}Z"
+                         r"|[A-Z][A-Z .'-]{1,11}\s\d{8}\s+\d{3}\s+OF\s+\d{3}\s*$")
+PAGE_BANNER_ANYWHERE = re.compile(PAGE_BANNER.pattern.replace(r"\s*$", r"\b"))
 # header-field labels that parsing drops (the E.O. field keeps its label): at a line start, or glued
 # mid-line as the media-cleaned releases print them ("... SIPDIS E.O. 12958: ... TAGS: PREL")
 LABEL = re.compile(r"^\s*(TAGS?|SUBJ(?:ECT)?|REF(?:S|TEL|TELS|ERENCES?)?|CLASSIFIED\s+BY|DERIVED\s+FROM)\b"
@@ -48,8 +51,8 @@ def as_cable(ident: str, body: str) -> Cable:
 
 
 def lines_of(body: str) -> list[str]:
-    """Lines as the parser sees them (any of \\r\\n, \\r, \\n ends a line)."""
-    return body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """Lines as the parser sees them (any of \\r\\n, \\r, \\n, U+2028, U+2029 ends a line)."""
+    return body.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n").split("\n")
 
 
 def printed_at_line_start(number: str, body: str) -> bool:
@@ -91,7 +94,7 @@ def sample(real_cables):
 STRAY = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=4) | st.sampled_from(
     ["\r", "\n", "\x00", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\ufeff", "\u00a0", "é", "¶", "-", "(", "1."])
 LINE_OPS = st.lists(st.tuples(
-    st.sampled_from(["sipdis", "page", "blank", "banner", "delete"]), st.floats(0, 1), st.integers(1, 99)),
+    st.sampled_from(["sipdis", "page", "page2", "blank", "banner", "delete"]), st.floats(0, 1), st.integers(1, 99)),
     max_size=12)
 CHAR_OPS = st.lists(st.tuples(st.floats(0, 1), STRAY), max_size=8)
 
@@ -109,6 +112,7 @@ def mutate(body: str, classification: str, line_ops, char_ops, crlf: bool, cut: 
             continue
         lines.insert(at, {"sipdis": "SIPDIS ", "blank": " " * (n % 3),
                           "page": f"PAGE {n:02d}        ZAGREB  01189  {n % 5 + 1:02d} OF 05  0{n % 3}1107Z ",
+                          "page2": f"BUENOS AIR 0000{n:04d} {n % 5 + 1:03d} OF 005 ",
                           "banner": banner}[op])
     text = "\n".join(lines)
     for where, stray in char_ops:
@@ -168,7 +172,7 @@ def test_all_subset_cables_numbers_noise_and_no_words_lost(real_cables):
     offenders = []
     for rec in real_cables:
         for chunk in check_chunks(rec["id"], rec["body"]):  # unmutated text: not even glued noise
-            assert "SIPDIS" not in chunk.text.upper() and not PAGE_BANNER.search(chunk.text), chunk.id
+            assert "SIPDIS" not in chunk.text.upper() and not PAGE_BANNER_ANYWHERE.search(chunk.text), chunk.id
         lost, made_up = unaccounted(rec["body"])
         if lost or made_up:
             offenders.append((sum(lost.values()) + sum(made_up.values()), rec["id"], dict(lost), dict(made_up)))

@@ -50,6 +50,22 @@ _BANNER = re.compile(
 )
 # Page-break banner at the start of a line: "PAGE 02  ZAGREB  01189  01 OF 05  061107Z".
 _PAGE = re.compile(r"^PAGE\s+\d{1,3}\s+(?:RUE[A-Z]+\d*\s+)?(?:[A-Z][A-Z .]{0,20}?\s+\d{3,7}\s+(?:\d{2}\s+OF\s+\d{2}\s+)?\d{6}Z)?\s*")
+# The later page-break banner, a whole line: "BERLIN 00001767  003 OF 003", "BUENOS AIR 00000853 002 OF 005"
+# (the post cut to 10 letters).
+_CONTINUED = re.compile(r"^[A-Z][A-Z .'-]{1,11}\s\d{8}\s+\d{3}\s+OF\s+\d{3}$")
+# ... and inside a line, where a release joined it to the text around it: up to three capitalised
+# words before the number, of which the post is the longest tail of 10 characters or fewer.
+_CONTINUED_INLINE = re.compile(r"(?:(?<=\s)|^)((?:[A-Z][A-Z.'-]*\s){0,2}[A-Z][A-Z.'-]*)\s(\d{8}\s+\d{3}\s+OF\s+\d{3})\b")
+
+
+def _cut_inline_banners(text: str, noise: list[str]) -> str:
+    def cut(m: re.Match) -> str:
+        words = m.group(1).split()
+        keep = next(i for i in range(len(words) + 1) if len(" ".join(words[i:])) <= 10)
+        noise.append(" ".join(words[keep:] + [m.group(2)]))
+        return " ".join(words[:keep])
+
+    return " ".join(_CONTINUED_INLINE.sub(cut, text).split()) if _CONTINUED_INLINE.search(text) else text
 _SIPDIS = re.compile(r"\bS\s?I\s?P\s?D\s?I\s?S\b\s*", re.IGNORECASE)
 _CAVEAT_LINE = re.compile(r"^(?:(?:SIPDIS|NOFORN|SENSITIVE|NODIS|EXDIS|LIMDIS)[\s,;.\\]*)+$", re.IGNORECASE)
 _TRAILER = re.compile(
@@ -115,8 +131,11 @@ def _strip_noise(lines: list[str], noise: list[str]) -> list[str]:
             text = text[page.end():].strip()
             if not text:
                 continue
-        if _BANNER.match(text) or _TRAILER.match(text) or _CAVEAT_LINE.match(text):
+        if _BANNER.match(text) or _CONTINUED.match(text) or _TRAILER.match(text) or _CAVEAT_LINE.match(text):
             noise.append(text)
+            continue
+        text = _cut_inline_banners(text, noise)
+        if not text:
             continue
         if _SIPDIS.search(text):
             noise.extend(m.group().strip() for m in _SIPDIS.finditer(text))
@@ -320,10 +339,15 @@ def _paragraph_text(lines: list[str], block_starts: list[int]) -> str:
     return text
 
 
+def _newlines(body: str) -> str:
+    """Every line break as "\\n" (some bodies break lines with U+2028 LINE SEPARATOR)."""
+    return body.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+
+
 def parse(body: str) -> Layout:
     """Split a cable body into header fields, paragraphs and removed noise."""
     noise: list[str] = []
-    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    body = _newlines(body)
     dated = _DATED.match(body)
     if dated:
         noise.append(dated.group().strip())
@@ -407,7 +431,7 @@ def reference_ids(refs: str, year: str) -> list[str]:
 
 def parse_header(body: str, max_lines: int = 120) -> dict[str, str]:
     """Only the header fields of a body (cheap: reads its first lines)."""
-    lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n", max_lines)[:max_lines]
+    lines = _newlines(body).split("\n", max_lines)[:max_lines]
     blocks = _blocks(_strip_noise(_split_glued_header(lines), []))
     fields = _parse_fields(blocks[: _preamble_end(blocks)])
     if fields.get("tags", "").islower():  # media-cleaned releases print "Tags: prel, pgov"
