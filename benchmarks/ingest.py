@@ -5,7 +5,7 @@ chunk, embed, SQLite, FAISS, keyword index, publish) on N cables of the subset
 into a fresh index, and where its time goes.
 Baseline: ``Embedder.encode`` (same backend, same loaded model) on exactly the
 texts the indexer embedded (context + "\\n" + chunk text, read back from the
-built index), in the same run.  Model load is a fixed cost of a process and is
+built index), in the same run: the faster of two passes.  Model load is a fixed cost of a process and is
 shown separately, outside both.
 Target: overhead (index time / raw encode time - 1) <= 10 %.
 
@@ -60,9 +60,12 @@ def main() -> None:
         texts = [f"{ctx}\n{text}" if ctx else text for text, ctx, _ in rows]
         assert sorted(embed.text_key(t) for t in texts) == sorted(k for _, _, k in rows), \
             "reconstructed texts differ from what the indexer embedded"
-        t = time.perf_counter()
-        embedder.encode(texts)
-        raw = time.perf_counter() - t
+        raws = []
+        for _ in range(2):  # the faster of two passes: run-to-run noise here is ~10 %, as large as the target
+            t = time.perf_counter()
+            embedder.encode(texts)
+            raws.append(time.perf_counter() - t)
+        raw = min(raws)
 
     chunks = stats.chunks_embedded
     assert chunks == len(texts), (chunks, len(texts))
@@ -70,7 +73,9 @@ def main() -> None:
     out.print(f"backend {embedder.backend}, model {embedder.model}, batch size {embedder.batch_size}; "
               f"{stats.cables} cables -> {chunks} chunks", "",
               c.table(["measure", "seconds", "chunks/s", "ratio to raw"], [
-                  ["raw Embedder.encode, same texts (baseline)", f"{raw:.2f}", f"{chunks / raw:.1f}", "1.00x"],
+                  ["raw Embedder.encode, same texts (baseline: faster of 2)", f"{raw:.2f}", f"{chunks / raw:.1f}",
+                   "1.00x"],
+                  ["  the other raw pass", f"{max(raws):.2f}", f"{chunks / max(raws):.1f}", c.ratio(max(raws), raw)],
                   ["cableqa index end to end (model loaded)", f"{total:.2f}", f"{chunks / total:.1f}",
                    c.ratio(total, raw)],
                   ["  of which embedding (indexer's batches)", f"{sw['encode']:.2f}", f"{chunks / sw['encode']:.1f}",
