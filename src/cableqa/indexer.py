@@ -28,6 +28,7 @@ from .embed import Embedder, text_key
 from .keywords import KeywordIndex
 
 BATCH_CHUNKS = 2048  # chunks embedded (sorted by length: less padding in bigger batches) and committed together
+FIRST_BATCH_CHUNKS = 128
 
 
 @dataclass
@@ -249,14 +250,14 @@ def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embed
     embedder.count_tokens("")  # load the model before the chunking thread needs its tokenizer
 
     def batches():
-        batch, size = [], 0
+        batch, size, want = [], 0, min(BATCH_CHUNKS, FIRST_BATCH_CHUNKS)  # a small first batch: the model starts soon
         for cable in todo:
             parsed, chunk_list = chunking.chunk_cable(cable, budget, embedder.count_tokens)
             batch.append((cable, parsed, chunk_list))
             size += len(chunk_list)
-            if size >= BATCH_CHUNKS:
+            if size >= want:
                 yield batch
-                batch, size = [], 0
+                batch, size, want = [], 0, BATCH_CHUNKS
         if batch:
             yield batch
 
