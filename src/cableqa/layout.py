@@ -65,7 +65,9 @@ def _cut_inline_banners(text: str, noise: list[str]) -> str:
         noise.append(" ".join(words[keep:] + [m.group(2)]))
         return " ".join(words[:keep])
 
-    return " ".join(_CONTINUED_INLINE.sub(cut, text).split()) if _CONTINUED_INLINE.search(text) else text
+    if not _CONTINUED_INLINE.search(text):
+        return text
+    return re.sub(r"[ \t]{2,}", " ", _CONTINUED_INLINE.sub(cut, text)).strip()
 _SIPDIS = re.compile(r"\bS\s?I\s?P\s?D\s?I\s?S\b\s*", re.IGNORECASE)
 _CAVEAT_LINE = re.compile(r"^(?:(?:SIPDIS|NOFORN|SENSITIVE|NODIS|EXDIS|LIMDIS)[\s,;.\\]*)+$", re.IGNORECASE)
 _TRAILER = re.compile(
@@ -400,7 +402,8 @@ def parse(body: str) -> Layout:
     signature = _signature(paragraphs)
     out = []
     for p in paragraphs:
-        text = _paragraph_text(p["lines"], p["block_starts"])
+        # a banner a stray line break split in two is whole again once the lines are joined
+        text = _cut_inline_banners(_paragraph_text(p["lines"], p["block_starts"]), noise)
         if text.strip():
             out.append(Paragraph(ordinal=len(out) + 1, number=p["number"], marking=p["marking"],
                                  text=text.strip(), section=p["section"]))
