@@ -70,6 +70,19 @@ def test_later_page_banners_and_line_separators_removed():
     assert "BERLIN 00001767  003 OF 003" in parsed.noise and "MEXICO 00002220 004 OF 008" in parsed.noise
 
 
+def test_paragraph_one_right_under_a_header_field_is_not_swallowed():
+    """87ALEXANDRIA290, 02ROME1196: no blank line between REF / Classified By and ¶1."""
+    for header in ("REF:  ALEXANDRIA 00289", "CLASSIFIED BY: POL MINCOUNS THOMAS COUNTRYMAN, REASONS 1.5 (B) AND (D)."):
+        body = f"CONFIDENTIAL\n\nSUBJECT: TEST\n\n{header}\n1.  (C) THE MINISTER SAID THE TALKS\nWOULD GO ON.\n"
+        parsed = layout.parse(body)
+        assert parsed.paragraphs[0].number == "1" and parsed.paragraphs[0].marking == "C"
+        assert parsed.paragraphs[0].text.startswith("THE MINISTER SAID THE TALKS WOULD GO ON.")
+        assert header.split(":")[1].strip().split()[0] in " ".join(parsed.fields.values())
+    # a numbered reference list under REF stays in the header
+    parsed = layout.parse("UNCLAS\n\nSUBJECT: TEST\n\nREF: A. STATE 1234\nB. ROME 456\n\n1. (U) TEXT OF THE CABLE HERE.\n")
+    assert [p.text for p in parsed.paragraphs] == ["TEXT OF THE CABLE HERE."]
+
+
 def test_unnumbered_cable_splits_on_blank_lines():
     body = ("SUBJECT: NOTHING NUMBERED\n \nThe first block of text has enough words to stand alone as a paragraph.\n"
             " \nThe second block also has enough words in it to be a paragraph of its own.\n")
