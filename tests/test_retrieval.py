@@ -7,19 +7,19 @@ ALMATY = ("Who did Kazakhstan's Security Council Secretary suspect of planning p
 
 
 def test_a_question_that_points_back_continues_the_conversation():
-    assert not new_topic("And what did the Interior Minister tell the Ambassador?", ALMATY)
-    assert not new_topic("Did he say who paid for it in Testville?", ALMATY)  # "he", "it": a follow-up
-    assert not new_topic("Has the new minister ever been linked to graft?", ALMATY)
+    assert not new_topic("And what did the Interior Minister tell the Ambassador?", lambda: ALMATY)
+    assert not new_topic("Did he say who paid for it in Testville?", lambda: ALMATY)  # "he", "it": a follow-up
+    assert not new_topic("Has the new minister ever been linked to graft?", lambda: ALMATY)
 
 
 def test_a_question_naming_only_what_was_said_continues_the_conversation():
-    assert not new_topic("Why was Utemuratov worried about Almaty?", ALMATY)
-    assert not new_topic("what was planned for election day?", ALMATY)  # no names: nothing says it is new
+    assert not new_topic("Why was Utemuratov worried about Almaty?", lambda: ALMATY)
+    assert not new_topic("what was planned for election day?", lambda: ALMATY)  # no names: nothing says it is new
 
 
 def test_a_question_about_something_never_mentioned_starts_afresh():
-    assert new_topic("What did the harbour master say about the image and the port of Testville?", ALMATY)
-    assert new_topic("How did Bogota's mayor plan to pay for social spending?", ALMATY)
+    assert new_topic("What did the harbour master say about the image and the port of Testville?", lambda: ALMATY)
+    assert new_topic("How did Bogota's mayor plan to pay for social spending?", lambda: ALMATY)
 
 
 def test_names_in_counts_unknown_capitalised_words_the_question_lacks():

@@ -11,6 +11,7 @@ with it (:mod:`cableqa.retrieval`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 NAMES = {
     "AF": "Afghanistan", "AG": "Algeria", "AJ": "Azerbaijan", "AL": "Albania", "AM": "Armenia", "AN": "Andorra",
@@ -103,6 +104,11 @@ def _country_of(word: str) -> str | None:
         if key[1] and key > best_key:
             best, best_key = code, key
     return best
+
+
+def geographic(tags: Iterable[str]) -> list[str]:
+    """The country codes among a cable's TAGS ("PGOV", "PREL", "LO" -> ["LO"])."""
+    return [t for t in tags if t in NAMES]
 
 
 def named_in(text: str) -> set[str]:

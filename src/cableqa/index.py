@@ -106,7 +106,7 @@ class Index:
         """Post -> the country its cables are most often tagged with ("Embassy Bratislava" -> "LO")."""
         counts: dict[str, Counter] = {}
         for origin, tags in self.conn.execute("SELECT origin, tags FROM cables"):
-            counts.setdefault(origin, Counter()).update(t for t in json.loads(tags or "[]") if t in countries.NAMES)
+            counts.setdefault(origin, Counter()).update(countries.geographic(json.loads(tags or "[]")))
         return {origin: c.most_common(1)[0][0] for origin, c in counts.items() if c}
 
     def has_cable(self, cable_id: str) -> bool:

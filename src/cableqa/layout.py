@@ -56,18 +56,6 @@ _CONTINUED = re.compile(r"^[A-Z][A-Z .'-]{1,11}\s\d{8}\s+\d{3}\s+OF\s+\d{3}$")
 # ... and inside a line, where a release joined it to the text around it: up to three capitalised
 # words before the number, of which the post is the longest tail of 10 characters or fewer.
 _CONTINUED_INLINE = re.compile(r"(?:(?<=\s)|^)((?:[A-Z][A-Z.'-]*\s){0,2}[A-Z][A-Z.'-]*)\s(\d{8}\s+\d{3}\s+OF\s+\d{3})\b")
-
-
-def _cut_inline_banners(text: str, noise: list[str]) -> str:
-    def cut(m: re.Match) -> str:
-        words = m.group(1).split()
-        keep = next(i for i in range(len(words) + 1) if len(" ".join(words[i:])) <= 10)
-        noise.append(" ".join(words[keep:] + [m.group(2)]))
-        return " ".join(words[:keep])
-
-    if not _CONTINUED_INLINE.search(text):
-        return text
-    return re.sub(r"[ \t]{2,}", " ", _CONTINUED_INLINE.sub(cut, text)).strip()
 _SIPDIS = re.compile(r"\bS\s?I\s?P\s?D\s?I\s?S\b\s*", re.IGNORECASE)
 _CAVEAT_LINE = re.compile(r"^(?:(?:SIPDIS|NOFORN|SENSITIVE|NODIS|EXDIS|LIMDIS)[\s,;.\\]*)+$", re.IGNORECASE)
 _TRAILER = re.compile(
@@ -118,6 +106,19 @@ class Layout:
     paragraphs: tuple[Paragraph, ...]
     signature: str | None
     noise: tuple[str, ...] = field(default=())  # removed text, for accounting and tests
+
+
+def _cut_inline_banners(text: str, noise: list[str]) -> str:
+    """``text`` without the later page banners inside it (each added to ``noise``)."""
+    def cut(m: re.Match) -> str:
+        words = m.group(1).split()
+        keep = next(i for i in range(len(words) + 1) if len(" ".join(words[i:])) <= 10)
+        noise.append(" ".join(words[keep:] + [m.group(2)]))
+        return " ".join(words[:keep])
+
+    if not _CONTINUED_INLINE.search(text):
+        return text
+    return re.sub(r"[ \t]{2,}", " ", _CONTINUED_INLINE.sub(cut, text)).strip()
 
 
 def _strip_noise(lines: list[str], noise: list[str]) -> list[str]:
@@ -222,6 +223,7 @@ def _is_heading(block: list[str], next_block: list[str] | None) -> str | None:
     return None
 
 
+HEADER_BLOCKS = 40  # the header (fields, REF lists) lies within a cable's first blocks
 _REF_ITEM_LINE = re.compile(r"^\(?[A-Z]\)?[.)]?\s+(?:\d{2}\s+)?[A-Z][A-Za-z ]+\s+0*\d{1,7}\b")
 
 
@@ -231,7 +233,7 @@ def _split_before_first_paragraph(blocks: list[list[str]]) -> list[list[str]]:
     out: list[list[str]] = []
     for i, block in enumerate(blocks):
         cut = None
-        if i < 40 and any(_field_of(line) for line in block):
+        if i < HEADER_BLOCKS and any(_field_of(line) for line in block):
             cut = next((k for k in range(1, len(block)) if (n := _numbered(block[k])) is not None and n[0] == 1
                         and not _field_of(block[k]) and not _REF_ITEM_LINE.match(block[k])
                         and (n[1] is not None or len(n[2].split()) >= 4)), None)
@@ -246,7 +248,7 @@ def _preamble_end(blocks: list[list[str]]) -> int:
     "Classified By" reason such as "d).") belong to it too.
     """
     last_field = -1
-    for i, block in enumerate(blocks[:40]):
+    for i, block in enumerate(blocks[:HEADER_BLOCKS]):
         if _numbered(block[0]) is not None and last_field >= 0:
             break
         if any(_field_of(line) for line in block):

@@ -63,23 +63,28 @@ _BACK = re.compile(r"^\W*(?:and|but|also|so)\b|\b(?:he|she|him|his|her|hers|they
 _NAME = re.compile(r"(?<=\s)[A-Z][A-Za-z'-]{2,}")
 
 
+def _stems(text: str, words: re.Pattern = _WORDS) -> set[str]:
+    """The first five letters, lower case, of each word of ``text``: "Slovakia's", "Slovak" -> "slova"."""
+    return {w.lower()[:5] for w in words.findall(text)}
+
+
 def names_in(text: str, question: str, known: Callable[[str], bool]) -> int:
     """How many distinct names ``text`` holds that ``question`` does not: words the model's
     vocabulary lacks ("Utemuratov", "FJK"), capitalised where the text has lower case."""
-    asked = {w.lower()[:5] for w in _WORDS.findall(question)}
+    asked = _stems(question)
     mixed = any(c.islower() for c in text)
     return len({w.lower() for w in _WORDS.findall(text)
                 if (not mixed or w[0].isupper()) and w.lower()[:5] not in asked and not known(w.lower())})
 
 
-def new_topic(question: str, conversation: str) -> bool:
+def new_topic(question: str, conversation: Callable[[], str]) -> bool:
     """Whether ``question`` leaves the conversation: it points nowhere back and names
-    something (a capitalised word after the first) that ``conversation`` never mentions."""
+    something (a capitalised word after the first) that ``conversation()`` never mentions
+    (called only when that decides it: it may read the store)."""
     if _BACK.search(question):
         return False
-    names = {w.lower()[:5] for w in _NAME.findall(question)}
-    said = {w.lower()[:5] for w in _WORDS.findall(conversation)}
-    return bool(names) and not names & said
+    names = _stems(question, _NAME)
+    return bool(names) and not names & _stems(conversation())
 
 
 def _rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int, float]:
@@ -131,7 +136,7 @@ class Retriever:
         """Cable id -> its country codes: its geographic tags, and its post's usual one."""
         rows = self._rows("SELECT id, origin, tags FROM cables WHERE id IN ({marks})", cables)
         homes = self.index.homes
-        return {cid: {t for t in json.loads(tags or "[]") if t in countries.NAMES} | {homes.get(origin)}
+        return {cid: set(countries.geographic(json.loads(tags or "[]"))) | {homes.get(origin)}
                 for cid, origin, tags in rows}
 
     # -- fused ---------------------------------------------------------------------
@@ -157,9 +162,9 @@ class Retriever:
         for cid, s in scores.items():
             best[place[cid][0]] = max(best.get(place[cid][0], 0.0), s)
         unit = 1.0 / (t.rrf_k + 1)
+        cables = sorted({c for c, _ in place.values()})
         period = mentioned_period(question) if t.date_weight else None
         if period:  # the question names a time; cables from then (or just after) report it
-            cables = sorted({c for c, _ in place.values()})
             dated = {r[0] for r in self._rows("SELECT id FROM cables WHERE id IN ({marks}) AND created >= ? "
                                               "AND created <= ?", cables, (period[0], period[1] + "T99"))}
             for cid in scores:
@@ -167,7 +172,7 @@ class Retriever:
                     scores[cid] += t.date_weight * unit
         named = countries.named_in(question) if t.country_weight else set()
         if named:  # the question names a country; the paragraph rarely does, its cable's tags do
-            about = self.countries(sorted({c for c, _ in place.values()}))
+            about = self.countries(cables)
             for cid in scores:
                 if about[place[cid][0]] & named:
                     scores[cid] += t.country_weight * unit
@@ -189,11 +194,15 @@ class Retriever:
         if not earlier or not t.history_weight:
             return self._score(question, allowed)[0]
         before, prior = self._score(earlier, allowed)
-        top = sorted(prior, key=lambda c: -prior[c])[:1]
-        said = " ".join(r[0] for r in self._rows("SELECT text FROM chunks WHERE cable_id IN ({marks})", top))
-        if new_topic(question, f"{earlier} {said}"):  # a fresh question: the earlier turns would only mislead
+        prior_cables = sorted(prior, key=lambda c: -prior[c])
+
+        def conversation() -> str:  # the earlier turns and the text of the cable they found best
+            texts = self._rows("SELECT text FROM chunks WHERE cable_id IN ({marks})", prior_cables[:1])
+            return " ".join([earlier, *(r[0] for r in texts)])
+
+        if new_topic(question, conversation):  # a fresh question: the earlier turns would only mislead
             return self._score(question, allowed)[0]
-        scores, _ = self._score(question, allowed, sorted(prior, key=lambda c: -prior[c])[: t.expand_cables])
+        scores, _ = self._score(question, allowed, prior_cables[: t.expand_cables])
         if scores and prior:
             answered = sorted(before, key=lambda c: -before[c])[: t.followup_paras]
             place = self._places(list(scores) + answered)
