@@ -83,6 +83,38 @@ def test_paragraph_one_right_under_a_header_field_is_not_swallowed():
     assert [p.text for p in parsed.paragraphs] == ["TEXT OF THE CABLE HERE."]
 
 
+def test_body_without_line_breaks_is_not_swallowed_by_the_header():
+    """08TRIPOLI530, 10LONDON92, 08BAKU761: the release lost the line breaks after the header, so one
+    header line held the whole cable; 06BUENOSAIRES2711: the unwrapped body follows TAGS directly."""
+    text = " ".join(["The minister said the talks would go on."] * 30)
+    body = ("CONFIDENTIAL\n\nTAGS: PGOV LY\nSUBJECT: GLUED BODY\n\nCLASSIFIED BY: Chris Stevens, CDA. REASON: 1.4 "
+            f"(b), (d)  1.  (C)  Summary: {text}  2. (C) Second: {text} 1.4 percent.\n")
+    parsed = layout.parse(body)
+    assert [(p.number, p.marking) for p in parsed.paragraphs] == [("1", "C"), ("2", "C")]
+    assert parsed.paragraphs[0].text.startswith("Summary: The minister")
+    assert parsed.paragraphs[1].text.endswith("1.4 percent.")
+    assert parsed.fields["classified_by"] == "Chris Stevens, CDA. REASON: 1.4 (b), (d)"
+    # one space, or none, before the number; or no numbers at all, only a marking
+    for glue, marking in ((" 1. (S) ", "S"), (" 1.(S) ", "S"), (". (SBU) ", None)):
+        parsed = layout.parse(f"SUBJECT: X\n\nClassified By: Ambassador, reason 1.4 (b){glue}{text}\n")
+        assert len(parsed.paragraphs) == 1 and parsed.paragraphs[0].text.startswith(
+            "The minister" if marking else "(SBU) The minister")
+        assert parsed.fields["classified_by"].startswith("Ambassador, reason 1.4 (b)")
+    parsed = layout.parse(f"SUBJECT: X\nTAGS: MARR AR\n{text}\n")
+    assert parsed.fields["tags"] == "MARR AR" and parsed.paragraphs[0].text == text
+
+
+def test_raw_csv_row_line_escapes_are_line_breaks():
+    """08BERN612 and 59 more: the raw cables.csv row escapes every line break with a backslash."""
+    body = ("SUBJECT: X \\\n \\\nClassified By: AMB. FOR REASON 1.4 (b) \\\n \\\n"
+            "(U) As I approach the end of my two and one-half year \\\ntenure in Bern, I would like to share "
+            "a few thoughts. \\\n \\\n(U) Special thanks to our staff. \\\n")
+    parsed = layout.parse(body)
+    assert [p.text for p in parsed.paragraphs] == [
+        "(U) As I approach the end of my two and one-half year tenure in Bern, I would like to share a few thoughts.",
+        "(U) Special thanks to our staff."]
+
+
 def test_unnumbered_cable_splits_on_blank_lines():
     body = ("SUBJECT: NOTHING NUMBERED\n \nThe first block of text has enough words to stand alone as a paragraph.\n"
             " \nThe second block also has enough words in it to be a paragraph of its own.\n")

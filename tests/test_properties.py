@@ -55,8 +55,10 @@ def lines_of(body: str) -> list[str]:
     return body.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n").split("\n")
 
 
-def printed_at_line_start(number: str, body: str) -> bool:
-    return re.search(rf"(?m)^\s*{number}\s*[.)]", "\n".join(lines_of(body))) is not None
+def printed(number: str, body: str) -> bool:
+    """At a line start, or inside a line whose breaks the release lost (layout.GLUED_LINE)."""
+    return any(re.match(rf"\s*{number}\s*[.)]", line) or len(line) >= layout.GLUED_LINE
+               and re.search(rf"\s{number}\.\s*[(A-Z\"]", line) for line in lines_of(body))
 
 
 def check_chunks(ident: str, body: str) -> list:
@@ -67,7 +69,7 @@ def check_chunks(ident: str, body: str) -> list:
     banners = {" ".join(m.group().split()) for line in lines_of(body) if (m := PAGE_BANNER.match(line.strip()))}
     for chunk in chunks:
         if chunk.para is not None:
-            assert printed_at_line_start(chunk.para, body), f"{chunk.id}: ¶{chunk.para} is not printed"
+            assert printed(chunk.para, body), f"{chunk.id}: ¶{chunk.para} is not printed"
         foreign = set(words(chunk.text)) - body_words
         assert not foreign, f"{chunk.id}: words not in the body: {sorted(foreign)[:10]}"
         assert not SIPDIS.search(chunk.text), f"{chunk.id}: SIPDIS in {chunk.text[:200]!r}"

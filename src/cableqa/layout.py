@@ -86,6 +86,9 @@ _BULLET = re.compile(r"^\s*(?:--|-\s|\*\s|o\s|[A-Za-z]\.\s|\(?[a-zA-Z0-9]{1,2}\)
 _SIGNATURE = re.compile(r"^[A-Z][A-Za-z.'\-]*(?: [A-Z][A-Za-z.'\-]*){0,3}$")
 _SENTENCE_END = re.compile(r"[.!?:;\"')\]]$")
 
+GLUED_LINE = 1000  # characters: longer lines are paragraphs (or whole bodies) whose line breaks were lost
+_INLINE_NUMBER = re.compile(r"(?<=\S)\s+(\d{1,3})\.\s{0,3}(?=\([A-Za-z/ ]{1,12}\)\s|[A-Z\"])")
+_INLINE_MARKED = re.compile(r"(?<=[.)])\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z])")
 MAX_GAP = 6  # a printed number may skip this many (redacted paragraphs) and still count
 
 
@@ -223,6 +226,7 @@ def _is_heading(block: list[str], next_block: list[str] | None) -> str | None:
     return None
 
 
+LONG_HEADER_LINE = 300  # characters; wrapped header lines are under 70
 HEADER_BLOCKS = 40  # the header (fields, REF lists) lies within a cable's first blocks
 _REF_ITEM_LINE = re.compile(r"^\(?[A-Z]\)?[.)]?\s+(?:\d{2}\s+)?[A-Z][A-Za-z ]+\s+0*\d{1,7}\b")
 
@@ -234,9 +238,10 @@ def _split_before_first_paragraph(blocks: list[list[str]]) -> list[list[str]]:
     for i, block in enumerate(blocks):
         cut = None
         if i < HEADER_BLOCKS and any(_field_of(line) for line in block):
-            cut = next((k for k in range(1, len(block)) if (n := _numbered(block[k])) is not None and n[0] == 1
-                        and not _field_of(block[k]) and not _REF_ITEM_LINE.match(block[k])
-                        and (n[1] is not None or len(n[2].split()) >= 4)), None)
+            # ¶1, or a line too long to be a wrapped header line (the body, unwrapped)
+            cut = next((k for k in range(1, len(block)) if not _field_of(block[k]) and (
+                len(block[k]) > LONG_HEADER_LINE or (n := _numbered(block[k])) is not None and n[0] == 1
+                and not _REF_ITEM_LINE.match(block[k]) and (n[1] is not None or len(n[2].split()) >= 4))), None)
         out += [block[:cut], block[cut:]] if cut else [block]
     return out
 
@@ -358,8 +363,33 @@ def _paragraph_text(lines: list[str], block_starts: list[int]) -> str:
 
 
 def _newlines(body: str) -> str:
-    """Every line break as "\\n" (some bodies break lines with U+2028 LINE SEPARATOR)."""
-    return body.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    """Every line break as "\\n" (some bodies break lines with U+2028 LINE SEPARATOR; raw cables.csv
+    rows escape each line break with a backslash)."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    return body.replace("\\\n", "\n")
+
+
+def _split_glued_body(lines: list[str]) -> list[str]:
+    """A body whose line breaks were lost ("...REASON: 1.4 (b), (d)  1.  (C)  Summary: ...  2. (C) ...")
+    is cut before each inline paragraph number that continues the count from 1 (or, in a header
+    field line without numbers, before the first marked paragraph), so that the header field on
+    that line does not swallow the cable."""
+    out: list[str] = []
+    for line in lines:
+        if len(line) < GLUED_LINE:
+            out.append(line)
+            continue
+        start, expected = 0, 1
+        for m in _INLINE_NUMBER.finditer(line):
+            if int(m.group(1)) == expected:
+                out += [line[start:m.start()].rstrip(), ""]
+                start, expected = m.start() + len(m.group()) - len(m.group().lstrip()), expected + 1
+        marked = _INLINE_MARKED.search(line) if expected == 1 and _field_of(line) else None
+        if marked:  # no numbers: the header field ends where the first marked paragraph starts
+            out += [line[:marked.start()], ""]
+            start = marked.end()
+        out.append(line[start:])
+    return out
 
 
 def parse(body: str) -> Layout:
@@ -370,7 +400,7 @@ def parse(body: str) -> Layout:
     if dated:
         noise.append(dated.group().strip())
         body = body[dated.end():]
-    lines = _strip_noise(_split_glued_header(body.split("\n")), noise)
+    lines = _strip_noise(_split_glued_body(_split_glued_header(body.split("\n"))), noise)
     blocks = _split_before_first_paragraph(_blocks(lines))
     start = _preamble_end(blocks)
     fields = _parse_fields(blocks[:start])
