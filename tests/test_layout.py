@@ -58,16 +58,18 @@ def test_page_banners_and_repeated_banners_removed():
 
 
 def test_later_page_banners_and_line_separators_removed():
-    """2006+ cables break pages with "BERLIN 00001767 003 OF 003" between blank lines, mid-sentence;
-    some bodies break lines with U+2028."""
+    """2006+ cables break pages with "BERLIN 00001767 003 OF 003" between blank lines, mid-sentence
+    ("... 006.2 OF 007" where the release split a page); some bodies break lines with U+2028."""
     body = ("UNCLAS BERLIN 001767\n\nSUBJECT: TEST\n\n1. (C) All three of the suspects arrested\n\n"
             "BERLIN 00001767  003 OF 003\n\n\nSeptember 4 are believed to have trained abroad.\n\n"
-            "2. (U) The\u2028\u2028MEXICO 00002220 004 OF 008\u2028\u2028\u2028report ends.\n")
+            "2. (U) The\u2028\u2028MEXICO 00002220 004 OF 008\u2028\u2028\u2028report ends.\n\n"
+            "3. (U) Post has identified the BRASILIA 00000310 006.2 OF 007 following areas.\n")
     parsed = layout.parse(body)
     texts = [p.text for p in parsed.paragraphs]
     assert texts == ["All three of the suspects arrested September 4 are believed to have trained abroad.",
-                     "The report ends."]
+                     "The report ends.", "Post has identified the following areas."]
     assert "BERLIN 00001767  003 OF 003" in parsed.noise and "MEXICO 00002220 004 OF 008" in parsed.noise
+    assert "BRASILIA 00000310 006.2 OF 007" in parsed.noise
 
 
 def test_paragraph_one_right_under_a_header_field_is_not_swallowed():

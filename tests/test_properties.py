@@ -30,7 +30,7 @@ SIPDIS = re.compile(r"\bSIPDIS\b", re.IGNORECASE)
 # a full page-break banner: "PAGE 02        ZAGREB  01189  01 OF 05  061107Z"
 # or the later form, a line of its own: "BERLIN 00001767 003 OF 003"
 PAGE_BANNER = re.compile(r"PAGE\s+\d{1,3}\s+[A-Z][A-Z .]{0,20}?\s+\d{3,7}\s+(?:\d{2}\s+OF\s+\d{2}\s+)?\d{6}Z"
-                         r"|[A-Z][A-Z .'-]{1,11}\s\d{8}\s+\d{3}\s+OF\s+\d{3}\s*$")
+                         r"|[A-Z][A-Z .'-]{1,11}\s\d{8}\s+\d{3}(?:\.\d)?\s+OF\s+\d{3}\s*$")
 PAGE_BANNER_ANYWHERE = re.compile(PAGE_BANNER.pattern.replace(r"\s*$", r"\b"))
 # header-field labels that parsing drops (the E.O. field keeps its label): at a line start, or glued
 # mid-line as the media-cleaned releases print them ("... SIPDIS E.O. 12958: ... TAGS: PREL")

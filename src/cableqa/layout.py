@@ -51,11 +51,12 @@ _BANNER = re.compile(
 # Page-break banner at the start of a line: "PAGE 02  ZAGREB  01189  01 OF 05  061107Z".
 _PAGE = re.compile(r"^PAGE\s+\d{1,3}\s+(?:RUE[A-Z]+\d*\s+)?(?:[A-Z][A-Z .]{0,20}?\s+\d{3,7}\s+(?:\d{2}\s+OF\s+\d{2}\s+)?\d{6}Z)?\s*")
 # The later page-break banner, a whole line: "BERLIN 00001767  003 OF 003", "BUENOS AIR 00000853 002 OF 005"
-# (the post cut to 10 letters).
-_CONTINUED = re.compile(r"^[A-Z][A-Z .'-]{1,11}\s\d{8}\s+\d{3}\s+OF\s+\d{3}$")
+# (the post cut to 10 letters), "ZAGREB 00000925  001.2 OF 003" (a page's second part).
+_CONTINUED = re.compile(r"^[A-Z][A-Z .'-]{1,11}\s\d{8}\s+\d{3}(?:\.\d)?\s+OF\s+\d{3}$")
 # ... and inside a line, where a release joined it to the text around it: up to three capitalised
 # words before the number, of which the post is the longest tail of 10 characters or fewer.
-_CONTINUED_INLINE = re.compile(r"(?:(?<=\s)|^)((?:[A-Z][A-Z.'-]*\s){0,2}[A-Z][A-Z.'-]*)\s(\d{8}\s+\d{3}\s+OF\s+\d{3})\b")
+_CONTINUED_INLINE = re.compile(
+    r"(?:(?<=\s)|^)((?:[A-Z][A-Z.'-]*\s){0,2}[A-Z][A-Z.'-]*)\s(\d{8}\s+\d{3}(?:\.\d)?\s+OF\s+\d{3})\b")
 _SIPDIS = re.compile(r"\bS\s?I\s?P\s?D\s?I\s?S\b\s*", re.IGNORECASE)
 _CAVEAT_LINE = re.compile(r"^(?:(?:SIPDIS|NOFORN|SENSITIVE|NODIS|EXDIS|LIMDIS)[\s,;.\\]*)+$", re.IGNORECASE)
 _TRAILER = re.compile(
