@@ -58,6 +58,7 @@ class Index:
                               f"this cableqa reads version {store.FORMAT_VERSION}. Run {fix}")
         try:
             self.faiss = vectors.load(gen / store.VECTORS)
+            vectors.enable_lookup(self.faiss)
         except Exception as exc:  # missing or unreadable file
             raise IndexError_(f"the vector file of {gen} cannot be read ({exc}); "
                               f"run `cableqa check --repair` or `{store.REBUILD_HINT}`") from exc

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import countries, store, vectors
+from . import countries, vectors
 from .filters import mentioned_period
 from .index import Index
 
@@ -105,8 +105,8 @@ class Retriever:
     def dense(self, qvec: np.ndarray, allowed: list[int] | None, k: int) -> list[int]:
         """Chunk ids by cosine similarity, best first; ``allowed``: only these."""
         if allowed is not None and len(allowed) <= EXACT_MAX:
-            ids, vecs = store.vectors_of(self.index.conn, allowed, self.index.manifest.dim)
-            return ids[np.argsort(-(vecs @ qvec))[:k]].tolist()
+            ids = np.asarray(allowed, dtype=np.int64)
+            return ids[np.argsort(-(vectors.lookup(self.index.faiss, ids) @ qvec))[:k]].tolist()
         want = k if allowed is None else max(k * 10, 1000)
         ids = vectors.search(self.index.faiss, qvec, want)[0].tolist()
         if allowed is not None:
@@ -154,8 +154,8 @@ class Retriever:
         cables += [c for c in extra_cables if c not in cables]
         pool = set(stage1) | {r[0] for r in self._rows("SELECT id FROM chunks WHERE cable_id IN ({marks})", cables)}
         pool = sorted(pool if allowed is None else pool & set(allowed))  # filters can be finer than a cable
-        ids, vecs = store.vectors_of(self.index.conn, pool, self.index.manifest.dim)
-        scores = _rrf([(ids[np.argsort(-(vecs @ qvec))].tolist(), t.w_dense),
+        ids = np.asarray(pool, dtype=np.int64)
+        scores = _rrf([(ids[np.argsort(-(vectors.lookup(self.index.faiss, ids) @ qvec))].tolist(), t.w_dense),
                        (self.keyword(question, pool, len(pool)), t.w_keyword)], t.rrf_k)
         place = self._places(pool)
         best: dict[str, float] = {}

@@ -14,7 +14,8 @@ scans only 128 lists (the earlier rule, 1/16 of the lists, scanned 432 at 3M:
 at 300k vectors on 2 cores, hence IVF above ``FLAT_MAX``.
 
 Vectors are also kept in SQLite, so the FAISS file can always be rebuilt
-from the store (``cableqa check --repair``).
+from the store (``cableqa check --repair``).  Queries read the vectors they
+re-score from the FAISS index in memory (:func:`lookup`), not from SQLite.
 """
 
 from __future__ import annotations
@@ -119,6 +120,23 @@ def load(path: Path):
     index = faiss.read_index(str(path))
     tune(index)
     return index
+
+
+def enable_lookup(index) -> None:
+    """Let :func:`lookup` read vectors from ``index`` (IVF lists need an id -> place map; a search-side
+    index only: removals from it then need an id array)."""
+    if hasattr(index, "nlist"):
+        import faiss
+
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+
+
+def lookup(index, ids) -> np.ndarray:
+    """The vectors of ``ids`` (all in ``index``), from memory: the pool a query re-scores exactly."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(ids):
+        return np.zeros((0, index.d), dtype=np.float32)
+    return index.reconstruct_batch(ids)
 
 
 def search(index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
