@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 NAMES = {
     "AF": "Afghanistan", "AG": "Algeria", "AJ": "Azerbaijan", "AL": "Albania", "AM": "Armenia", "AN": "Andorra",
@@ -81,8 +82,13 @@ SKIP = {"US"}  # nearly every cable is about US policy: the tag says nothing
 _WORD = re.compile(r"[a-z]+")
 _SINGLE = {name.lower(): code for code, name in NAMES.items() if " " not in name and code not in SKIP}
 _PHRASES = {name.lower(): code for code, name in NAMES.items() if " " in name and code not in SKIP}
+# every rule below needs the word's first three letters to be the name's: look only at those names
+_BY_START: dict[str, list[tuple[str, str]]] = {}
+for _name, _code in _SINGLE.items():
+    _BY_START.setdefault(_name[:3], []).append((_name, _code))
 
 
+@lru_cache(maxsize=100_000)
 def _country_of(word: str) -> str | None:
     """The code of the country ``word`` names: the longest name it begins with whole
     ("nigerien" -> Niger, "nigerian" -> Nigeria), else the name it shares the longest
@@ -93,7 +99,7 @@ def _country_of(word: str) -> str | None:
     if word in NOT_COUNTRIES:
         return None
     best, best_key = None, (False, 0)
-    for name, code in _SINGLE.items():
+    for name, code in _BY_START.get(word[:3], ()):
         if len(name) <= 4:
             key = (True, len(name)) if word in {name + e for e in SHORT_ENDINGS} else (False, 0)
         elif word.startswith(name):
