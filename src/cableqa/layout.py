@@ -54,7 +54,7 @@ _SIGNATURE = re.compile(r"^[A-Z][A-Za-z.'\-]*(?: [A-Z][A-Za-z.'\-]*){0,3}$")
 _SENTENCE_END = re.compile(r"[.!?:;\"')\]]$")
 
 GLUED_LINE = 1000  # characters: longer lines are paragraphs (or whole bodies) whose line breaks were lost
-_INLINE_NUMBER = re.compile(r"(?<=\S)\s+(\d{1,3})\.\s{0,3}(?=\([A-Za-z/ ]{1,12}\)\s|[A-Z\"])")
+_INLINE_NUMBER = re.compile(r"(?<=\S)\s+(?=(\d{1,3})\.\s{0,3}(?:\([A-Za-z/ ]{1,12}\)\s|[A-Z\"]))")
 _INLINE_MARKED = re.compile(r"(?<=[.)])\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z])")
 MAX_GAP = 6  # a printed number may skip this many (redacted paragraphs) and still count
 
@@ -299,8 +299,8 @@ def _split_glued_body(lines: list[str]) -> list[str]:
         start, expected = 0, 1
         for m in _INLINE_NUMBER.finditer(line):
             if int(m.group(1)) == expected:
-                out += [line[start:m.start()].rstrip(), ""]
-                start, expected = m.start() + len(m.group()) - len(m.group().lstrip()), expected + 1
+                out += [line[start:m.start()], ""]
+                start, expected = m.end(), expected + 1
         marked = _INLINE_MARKED.search(line) if expected == 1 and _field_of(line) else None
         if marked:  # no numbers: the header field ends where the first marked paragraph starts
             out += [line[:marked.start()], ""]
