@@ -102,11 +102,15 @@ class Retriever:
         self.tuning = tuning
 
     # -- single signals ----------------------------------------------------------
+    def exact(self, qvec: np.ndarray, ids: list[int]) -> list[int]:
+        """``ids`` by cosine similarity, best first, every one scored (vectors from memory)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        return ids[np.argsort(-(vectors.lookup(self.index.faiss, ids) @ qvec))].tolist()
+
     def dense(self, qvec: np.ndarray, allowed: list[int] | None, k: int) -> list[int]:
         """Chunk ids by cosine similarity, best first; ``allowed``: only these."""
         if allowed is not None and len(allowed) <= EXACT_MAX:
-            ids = np.asarray(allowed, dtype=np.int64)
-            return ids[np.argsort(-(vectors.lookup(self.index.faiss, ids) @ qvec))[:k]].tolist()
+            return self.exact(qvec, allowed)[:k]
         want = k if allowed is None else max(k * 10, 1000)
         ids = vectors.search(self.index.faiss, qvec, want)[0].tolist()
         if allowed is not None:
@@ -154,8 +158,7 @@ class Retriever:
         cables += [c for c in extra_cables if c not in cables]
         pool = set(stage1) | {r[0] for r in self._rows("SELECT id FROM chunks WHERE cable_id IN ({marks})", cables)}
         pool = sorted(pool if allowed is None else pool & set(allowed))  # filters can be finer than a cable
-        ids = np.asarray(pool, dtype=np.int64)
-        scores = _rrf([(ids[np.argsort(-(vectors.lookup(self.index.faiss, ids) @ qvec))].tolist(), t.w_dense),
+        scores = _rrf([(self.exact(qvec, pool), t.w_dense),
                        (self.keyword(question, pool, len(pool)), t.w_keyword)], t.rrf_k)
         place = self._places(pool)
         best: dict[str, float] = {}
