@@ -56,7 +56,8 @@ def pack(out: Path, round_bit: bool, cables: Path) -> None:
     with lzma.open(cables, "rt") as f, lzma.open(out / "cables.jsonl.xz", "wt", preset=9 | lzma.PRESET_EXTREME) as g:
         for line in f:
             rec = json.loads(line)
-            rec.pop("header", None), rec.pop("source", None)
+            for unread in ("header", "source"):
+                rec.pop(unread, None)
             g.write(json.dumps(rec, ensure_ascii=False) + "\n")
     print("packed:", ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted(out.iterdir())))
 
@@ -91,7 +92,10 @@ def main() -> None:
     u.add_argument("folder", type=Path)
     u.add_argument("model", type=Path)
     args = ap.parse_args()
-    pack(args.folder, args.round, args.cables) if args.cmd == "pack" else unpack(args.folder, args.model)
+    if args.cmd == "pack":
+        pack(args.folder, args.round, args.cables)
+    else:
+        unpack(args.folder, args.model)
 
 
 if __name__ == "__main__":
