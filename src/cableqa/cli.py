@@ -283,6 +283,72 @@ def info(index_path, as_json):
 
 @cli.command()
 @click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Model folder to write [default: the index directory's name + '-model', beside it].")
+@click.option("--pairs", default=5120, show_default=True, help="Training pairs (one sentence, its paragraph).")
+@click.option("--batch", default=32, show_default=True, help="Pairs per step; each one's wrong answers are the rest.")
+@click.option("--group", type=click.Choice(["cable", "post"]), default="cable", show_default=True,
+              help="A batch holds random cables, or cables sent in a row by one post.")
+@click.option("--seed", default=0, show_default=True, help="Which sentences and cables are drawn.")
+@click.option("--device", help="torch device: auto, cpu, cuda [env CABLEQA_DEVICE; default auto].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
+    """Fine-tune the index's embedding model on the index's own paragraphs.
+
+    Each training pair is one sentence of a paragraph and the rest of that
+    paragraph; the other paragraphs of the same cables are the wrong answers.
+    Writes a sentence-transformers model folder; then re-embed the corpus with
+    it. About 20 minutes for 5,120 pairs on 2 CPU cores, a minute on a GPU.
+
+    \b
+    Examples:
+        cableqa adapt --index /data/cables-index
+        cableqa index --rebuild --index /data/cables-index --model /data/cables-index-model
+    """
+    from contextlib import closing
+
+    from . import adapt as adapting
+    from .index import Index
+    from .store import IndexError_
+
+    s = _settings(index=index_path, device=device)
+    out = out or s.index.with_name(s.index.resolve().name + "-model")
+    try:
+        index = Index(s.index)
+    except IndexError_ as exc:
+        _fail(exc)
+    with closing(index):
+        base = index.manifest.model
+        training = adapting.make_pairs(adapting.index_rows(index.conn), pairs, seed=seed, batch=batch, group=group)
+    click.echo(f"{len(training)} pairs from {len({p.cable_id for p in training})} cables; base model {base}")
+    bar = None
+
+    def progress(step: int, steps: int, loss: float) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=steps, unit="batch", desc="adapting", file=sys.stderr)
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        bar.update(step - bar.n)
+
+    try:
+        meta = adapting.train(base, training, out, batch=batch, device=s.device, seed=seed, progress=progress,
+                              about={"group": group, "index": str(s.index)})
+    except (adapting.AdaptError, OSError) as exc:
+        _fail(exc)
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(f"wrote {out} ({meta['pairs']} pairs, {meta['seconds']:.0f} s, loss "
+               f"{meta['loss_first_tenth']:.3f} -> {meta['loss_last_tenth']:.3f})\n"
+               f"re-embed with it: cableqa index --rebuild --index {s.index} --model {out}")
+
+
+@cli.command()
+@click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
 @click.option("--corpus", type=click.Path(path_type=Path),
               help="Cable files indexed on first run when there is no index [env CABLEQA_CORPUS; default corpus/].")
 @click.option("--host", help="Address to bind [env CABLEQA_HOST; default 127.0.0.1]. Others are warned about.")

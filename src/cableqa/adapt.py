@@ -1,0 +1,183 @@
+"""Adapting the embedding model to a corpus: fine-tuning it on the corpus's own paragraphs.
+
+all-MiniLM-L6-v2 learned from web text.  Cables have their own idiom, and on
+the full corpus most wrong answers are paragraphs of the right cable or of
+sibling reports from the same post.  No labelled questions exist, so the
+training pairs come from the corpus itself (the inverse cloze task): one
+sentence of a paragraph is the query, the rest of that paragraph, with its
+cable context exactly as indexed, is the answer.  Each batch holds several
+paragraphs of each of a few cables, so the wrong answers the model learns to
+rank lower include the other paragraphs of the same cable.
+
+Measured on the dev questions (benchmarks/results/adapt-*.txt): see README.
+The result is an ordinary sentence-transformers model folder; re-embed the
+corpus with it (``cableqa index --rebuild --model FOLDER``).  torch and
+sentence-transformers are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+from .embed import model_path, resolve_device
+
+META = "cableqa-adapt.json"
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+MIN_QUERY_WORDS = 8
+
+
+class AdaptError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One training example: a sentence, and the indexed text of its paragraph without it."""
+
+    cable_id: str
+    query: str
+    passage: str
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split after ., ! or ? followed by a capital or digit."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _post_order(cable_id: str) -> tuple[str, int, int]:
+    """"04PRETORIA5407" -> ("PRETORIA", 2004, 5407): a post's cables in the order sent."""
+    m = re.fullmatch(r"(\d\d)(\D+)(\d+)", cable_id)
+    if not m:
+        return cable_id, 0, 0
+    year = int(m[1])
+    return m[2], year + (1900 if year > 50 else 2000), int(m[3])
+
+
+def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_cable: int = 4,
+               keep: float = 0.1, batch: int = 32, group: str = "cable") -> list[Pair]:
+    """Up to ``n`` pairs from (cable id, paragraph text, cable context) rows, ``per_cable``
+    paragraphs from each cable in a row (the order :func:`train` batches them in).
+    ``group="post"`` fills each batch of ``batch`` pairs with cables sent in a row by one post.
+
+    A paragraph of three or more sentences gives one pair: a random sentence of at least
+    eight words, and the rest of the paragraph (in ``keep`` of the pairs the sentence
+    stays in, so that word overlap still counts for something)."""
+    rng = random.Random(seed)
+    by_cable: dict[str, list[Pair]] = {}
+    for cable_id, text, context in rows:
+        parts = sentences(text)
+        if len(parts) < 3:
+            continue
+        i = rng.randrange(len(parts))
+        if len(parts[i].split()) < MIN_QUERY_WORDS:
+            continue
+        rest = parts if rng.random() < keep else parts[:i] + parts[i + 1:]
+        body = " ".join(rest)
+        by_cable.setdefault(cable_id, []).append(Pair(cable_id, parts[i], f"{context}\n{body}" if context else body))
+    cables = sorted(c for c, ps in by_cable.items() if len(ps) >= per_cable)
+    if group == "post":  # a post's reports of the same weeks are the hardest wrong answers
+        size = max(1, batch // per_cable)
+        runs: list[list[str]] = []
+        for _, members in groupby(sorted(cables, key=_post_order), key=lambda c: _post_order(c)[0]):
+            members = list(members)
+            runs += [members[i:i + size] for i in range(0, len(members) - size + 1, size)]
+        rng.shuffle(runs)
+        cables = [c for run in runs for c in run]
+    else:
+        rng.shuffle(cables)
+    pairs: list[Pair] = []
+    for cable_id in cables:
+        if len(pairs) >= n:
+            break
+        pairs += rng.sample(by_cable[cable_id], per_cable)
+    return pairs[:n]
+
+
+def index_rows(conn) -> list[tuple[str, str, str]]:
+    """(cable id, paragraph text, context) of every paragraph that is one chunk, from an index store."""
+    return conn.execute("SELECT c.cable_id, c.text, f.context FROM chunks c JOIN chunks_fts f ON f.rowid = c.id "
+                        "WHERE c.window = 0 ORDER BY c.id").fetchall()
+
+
+def train(base: str, pairs: Sequence[Pair], out: Path, batch: int = 32, lr: float = 2e-5, device: str = "auto",
+          seed: int = 0, progress: Callable[[int, int, float], None] | None = None, about: dict | None = None
+          ) -> dict:
+    """Fine-tune ``base`` on ``pairs`` (one pass, in-batch negatives) and save it to ``out``.
+
+    The folder is written beside ``out`` and renamed into place, so ``out`` is either the
+    old model or the whole new one.  Returns what was done (also saved as ``out/cableqa-adapt.json``)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from .config import cpu_has_bf16
+
+    steps = len(pairs) // batch
+    if steps < 1:
+        raise AdaptError(f"only {len(pairs)} training pairs, fewer than one batch of {batch}; "
+                         f"adapt needs a larger corpus (paragraphs of 3+ sentences, 4+ per cable)")
+    torch.manual_seed(seed)
+    device = resolve_device(device)
+    st = SentenceTransformer(model_path(base), device=device)
+    model, tokenizer = st[0].auto_model, st.tokenizer
+    max_len = st.max_seq_length or 256
+    fast = device.startswith("cuda") or cpu_has_bf16()  # mixed precision where the hardware has it
+    model.train()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr)
+    warmup = max(1, steps // 10)  # then linear decay to zero
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps))
+
+    def encode(texts: list[str], length: int):
+        inputs = tokenizer(texts, padding=True, truncation=True, max_length=length, return_tensors="pt").to(device)
+        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=fast):
+            hidden = model(**inputs).last_hidden_state
+        mask = inputs["attention_mask"].unsqueeze(-1).float()
+        pooled = (hidden.float() * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # the model's mean pooling
+        return torch.nn.functional.normalize(pooled, dim=-1)
+
+    started = time.perf_counter()
+    losses: list[float] = []
+    for step in range(steps):
+        part = pairs[step * batch:(step + 1) * batch]
+        queries = encode([p.query for p in part], 64)
+        passages = encode([p.passage for p in part], max_len)
+        # each query's own passage is the answer; the batch's other passages are not (scale 20 as in MNRL)
+        loss = torch.nn.functional.cross_entropy(20.0 * queries @ passages.T, torch.arange(len(part), device=device))
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        optimiser.zero_grad()
+        losses.append(loss.item())
+        if progress:
+            progress(step + 1, steps, loss.item())
+    model.eval()
+    meta = {"base_model": base, "pairs": steps * batch, "batch": batch, "lr": lr, "seed": seed,
+            "cables": len({p.cable_id for p in pairs[:steps * batch]}), "device": device,
+            "seconds": round(time.perf_counter() - started, 1),
+            "loss_first_tenth": round(sum(losses[:warmup]) / warmup, 4),
+            "loss_last_tenth": round(sum(losses[-warmup:]) / warmup, 4), **(about or {})}
+    _save(st, out, meta)
+    return meta
+
+
+def _save(st, out: Path, meta: dict) -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    old = out.with_name(f".{out.name}.old")
+    for stale in (tmp, old):
+        shutil.rmtree(stale, ignore_errors=True)
+    st.save(str(tmp))
+    (tmp / META).write_text(json.dumps(meta, indent=2) + "\n")
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
