@@ -298,7 +298,7 @@ def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
     Each training pair is one sentence of a paragraph and the rest of that
     paragraph; the other paragraphs of the same cables are the wrong answers.
     Writes a sentence-transformers model folder; then re-embed the corpus with
-    it. About 20 minutes for 5,120 pairs on 2 CPU cores, a minute on a GPU.
+    it. 5,120 pairs took 23 to 30 minutes on a 2-core CPU; --device cuda uses a GPU.
 
     \b
     Examples:
