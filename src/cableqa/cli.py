@@ -312,7 +312,8 @@ def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
     from .store import IndexError_
 
     s = _settings(index=index_path, device=device)
-    out = out or s.index.with_name(s.index.resolve().name + "-model")
+    # absolute: the index records this path as its model, and may be served from another folder
+    out = (out or s.index.resolve().with_name(s.index.resolve().name + "-model")).resolve()
     try:
         index = Index(s.index)
     except IndexError_ as exc:
