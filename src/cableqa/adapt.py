@@ -126,22 +126,20 @@ def train(base: str, pairs: Sequence[Pair], out: Path, batch: int = 32, lr: floa
     torch.manual_seed(seed)
     device = resolve_device(device)
     st = SentenceTransformer(model_path(base), device=device)
-    model, tokenizer = st[0].auto_model, st.tokenizer
     max_len = st.max_seq_length or 256
     fast = device.startswith("cuda") or cpu_has_bf16()  # mixed precision where the hardware has it
-    model.train()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr)
+    st.train()
+    optimiser = torch.optim.AdamW(st.parameters(), lr=lr)
     warmup = max(1, steps // 10)  # then linear decay to zero
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps))
 
     def encode(texts: list[str], length: int):
-        inputs = tokenizer(texts, padding=True, truncation=True, max_length=length, return_tensors="pt").to(device)
+        """Through the model's own modules (its pooling, whatever the model uses), normalised."""
+        inputs = st.tokenizer(texts, padding=True, truncation=True, max_length=length, return_tensors="pt")
         with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=fast):
-            hidden = model(**inputs).last_hidden_state
-        mask = inputs["attention_mask"].unsqueeze(-1).float()
-        pooled = (hidden.float() * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # the model's mean pooling
-        return torch.nn.functional.normalize(pooled, dim=-1)
+            pooled = st(dict(inputs.to(device)))["sentence_embedding"]
+        return torch.nn.functional.normalize(pooled.float(), dim=-1)
 
     started = time.perf_counter()
     losses: list[float] = []
@@ -157,8 +155,8 @@ def train(base: str, pairs: Sequence[Pair], out: Path, batch: int = 32, lr: floa
         optimiser.zero_grad()
         losses.append(loss.item())
         if progress:
-            progress(step + 1, steps, loss.item())
-    model.eval()
+            progress(step + 1, steps, losses[-1])
+    st.eval()
     meta = {"base_model": base, "pairs": steps * batch, "batch": batch, "lr": lr, "seed": seed,
             "cables": len({p.cable_id for p in pairs[:steps * batch]}), "device": device,
             "seconds": round(time.perf_counter() - started, 1),
