@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
+from .chunks import sentences
 from .embed import model_path, resolve_device
 
 META = "cableqa-adapt.json"
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 MIN_QUERY_WORDS = 8
 
 
@@ -45,11 +45,6 @@ class Pair:
     cable_id: str
     query: str
     passage: str
-
-
-def sentences(text: str) -> list[str]:
-    """``text`` split after ., ! or ? followed by a capital or digit."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def _post_order(cable_id: str) -> tuple[str, int, int]:

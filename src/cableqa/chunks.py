@@ -28,6 +28,11 @@ OVERLAP_TOKENS = 48
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
+def sentences(text: str) -> list[str]:
+    """``text`` split after ., ! or ? (and closing quotes or brackets) before a capital or digit."""
+    return [s for s in _SENTENCE.split(text) if s.strip()]
+
+
 def estimate_tokens(text: str) -> int:
     """Word pieces of ``text``, estimated (cable English averages ~1.3 a word); for tests and fakes."""
     return int(len(text.split()) * 1.35) + 1
@@ -55,7 +60,7 @@ def windows(text: str, budget: int, count: Callable[[str], int] = estimate_token
     if count(text) <= budget:
         return [text]
     units: list[tuple[str, int]] = []
-    for sentence in (s for s in _SENTENCE.split(text) if s.strip()):
+    for sentence in sentences(text):
         n = count(sentence)
         if n <= budget:
             units.append((sentence, n))
