@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
@@ -25,6 +26,31 @@ def _settings(**flags) -> cfg.Settings:
 
 def _fail(exc: Exception):
     raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def _progress(quiet: bool, unit: str, desc: str):
+    """An ``update(done, total, **postfix)`` that draws a progress bar on stderr from its first call
+    (nothing with --quiet), closed on leaving."""
+    bar = None
+
+    def update(done: int, total: int, **postfix) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr)
+        if postfix:
+            bar.set_postfix(postfix, refresh=False)
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,26 +100,12 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
 
     s = _settings(index=index_path, model=model, backend=backend, device=device)
     report = Report(echo=True)
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if quiet:
-            return
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="cable", desc="embedding", file=sys.stderr)
-        bar.update(done - bar.n)
-
-    try:
-        stats = run(list(sources), s.index, embedder_factory(s), prune=prune, rebuild=rebuild, wait=wait,
-                    report=report, progress=progress, window=window)
-    except (IndexError_, OSError) as exc:
-        _fail(exc)
-    finally:
-        if bar is not None:
-            bar.close()
+    with _progress(quiet, "cable", "embedding") as progress:
+        try:
+            stats = run(list(sources), s.index, embedder_factory(s), prune=prune, rebuild=rebuild, wait=wait,
+                        report=report, progress=progress, window=window)
+        except (IndexError_, OSError) as exc:
+            _fail(exc)
     click.echo(stats.summary())
 
 
@@ -305,15 +317,14 @@ def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
         cableqa adapt --index /data/cables-index
         cableqa index --rebuild --index /data/cables-index --model /data/cables-index-model
     """
-    from contextlib import closing
-
     from . import adapt as adapting
     from .index import Index
     from .store import IndexError_
 
     s = _settings(index=index_path, device=device)
     # absolute: the index records this path as its model, and may be served from another folder
-    out = (out or s.index.resolve().with_name(s.index.resolve().name + "-model")).resolve()
+    index_dir = s.index.resolve()
+    out = (out or index_dir.with_name(index_dir.name + "-model")).resolve()
     try:
         index = Index(s.index)
     except IndexError_ as exc:
@@ -322,27 +333,13 @@ def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
         base = index.manifest.model
         training = adapting.make_pairs(adapting.index_rows(index.conn), pairs, seed=seed, batch=batch, group=group)
     click.echo(f"{len(training)} pairs from {len({p.cable_id for p in training})} cables; base model {base}")
-    bar = None
-
-    def progress(step: int, steps: int, loss: float) -> None:
-        nonlocal bar
-        if quiet:
-            return
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=steps, unit="batch", desc="adapting", file=sys.stderr)
-        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-        bar.update(step - bar.n)
-
-    try:
-        meta = adapting.train(base, training, out, batch=batch, device=s.device, seed=seed, progress=progress,
-                              about={"group": group, "index": str(s.index)})
-    except (adapting.AdaptError, OSError) as exc:
-        _fail(exc)
-    finally:
-        if bar is not None:
-            bar.close()
+    with _progress(quiet, "batch", "adapting") as progress:
+        try:
+            meta = adapting.train(base, training, out, batch=batch, device=s.device, seed=seed,
+                                  progress=lambda step, steps, loss: progress(step, steps, loss=f"{loss:.3f}"),
+                                  about={"group": group, "index": str(s.index)})
+        except (adapting.AdaptError, OSError) as exc:
+            _fail(exc)
     click.echo(f"wrote {out} ({meta['pairs']} pairs, {meta['seconds']:.0f} s, loss "
                f"{meta['loss_first_tenth']:.3f} -> {meta['loss_last_tenth']:.3f})\n"
                f"re-embed with it: cableqa index --rebuild --index {s.index} --model {out}")
