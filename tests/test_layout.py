@@ -1,6 +1,6 @@
 """Known-answer tests of the cable layout parser on the seed and on the formatting quirks of real cables."""
 
-from cableqa import layout
+from cableqa import header, layout
 from cableqa.cables import Report, read_paths
 
 from conftest import SEED
@@ -150,8 +150,8 @@ def test_glued_media_header_is_split():
 
 
 def test_reference_ids():
-    assert layout.reference_ids("A. ALMATY 4144 B. 04 STATE 12345", "05") == ["05ALMATY4144", "04STATE12345"]
-    assert layout.reference_ids("SAN JOSE 0077", "09") == ["09SANJOSE77"]
+    assert header.reference_ids("A. ALMATY 4144 B. 04 STATE 12345", "05") == ["05ALMATY4144", "04STATE12345"]
+    assert header.reference_ids("SAN JOSE 0077", "09") == ["09SANJOSE77"]
 
 
 def test_parse_never_raises_on_odd_text():

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import layout
+from . import header, layout
 
 MAX_BODY_CHARS = 4_000_000  # the longest real cable body is under 100k characters
 _ID = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{2,63}$")
@@ -303,7 +303,7 @@ def make_cable(where: str, report: Report, *, id, body, origin="", created="", c
     tags = split_tags(tags) or split_tags(head.get("tags", ""))
     refs = tuple(r for r in (str(x).strip().upper() for x in references or ()) if r)
     if not refs and head.get("ref"):
-        refs = tuple(layout.reference_ids(head["ref"], (iso or "")[2:4] or ident[:2]))
+        refs = tuple(header.reference_ids(head["ref"], (iso or "")[2:4] or ident[:2]))
     return Cable(id=ident, origin=str(origin or "").strip(), created=iso or "",
                  classification=str(classification or "").strip().upper(), tags=tags,
                  subject=str(subject or "").strip() or head.get("subject", ""),

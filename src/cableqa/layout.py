@@ -14,10 +14,11 @@ Teletype cables share a recognisable shape (see ``../shared/cables/README.md``):
     ...
     ORDWAY                                          <- signature
 
-:func:`parse` splits a body into header fields (metadata), paragraphs (the
-cable's own words, hard wraps joined) and the noise it removed (SIPDIS lines,
-page-break and classification banners, teletype trailers: :mod:`cableqa.noise`), so that every
-word of the body ends up in exactly one of the three.  It never raises on
+:func:`parse` splits a body into header fields (metadata, read by
+:mod:`cableqa.header`), paragraphs (the cable's own words, hard wraps joined)
+and the noise it removed (SIPDIS lines, page-break and classification
+banners, teletype trailers: :mod:`cableqa.noise`), so that every word of the
+body ends up in exactly one of the three.  It never raises on
 text input: the worst case for a body of unrecognised shape is one
 paragraph per blank-line block.
 """
@@ -27,21 +28,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .header import field_of, parse_fields, split_glued_header
 from .noise import DATED, cut_inline_banners, newlines, strip_lines
 
 _RULE = re.compile(r"^[-=_*]{3,}$")
-
-# Header fields of the opening boilerplate.
-_FIELDS = [
-    ("eo", re.compile(r"^(?=E\.?\s?O\.?\s*1\d{4}\b)", re.IGNORECASE)),
-    ("tags", re.compile(r"^TAGS?\s*:\s*|^TAGS\s+", re.IGNORECASE)),
-    ("subject", re.compile(r"^SUBJ(?:ECT)?\s*:\s*", re.IGNORECASE)),
-    ("ref", re.compile(r"^REF(?:S|TEL|TELS|ERENCES?)?\s*(?::|\.(?=\s)|(?=\s+[A-Z]\.\s))\s*", re.IGNORECASE)),
-    ("classified_by", re.compile(r"^(?:CLASSIFIED\s+BY|DERIVED\s+FROM)\b\s*:?\s*", re.IGNORECASE)),
-]
-# Header fields glued into one line by the media-cleaned HTML releases.
-_GLUED = re.compile(r"(?<=\S)\s*(?=E\.O\.\s?1\d{4}|TAGS:|SUBJECT:|REF:|Classified By:|SIPDIS)|(?<=SIPDIS)",
-                    re.IGNORECASE)
 
 # "1. (C) ...", "12.  (S/NF) ...", "3.(U)", "4. Unmarked text", "2) (C) ...".
 _NUMBERED = re.compile(
@@ -92,14 +82,6 @@ def _blocks(lines: list[str]) -> list[list[str]]:
     return blocks
 
 
-def _field_of(line: str) -> tuple[str, str] | None:
-    for name, pattern in _FIELDS:
-        m = pattern.match(line)
-        if m:
-            return name, line[m.end():].strip()
-    return None
-
-
 def _numbered(line: str) -> tuple[int, str | None, str] | None:
     m = _NUMBERED.match(line)
     if not m:
@@ -111,16 +93,6 @@ def _numbered(line: str) -> tuple[int, str | None, str] | None:
     if not rest and marking is None:
         return None
     return int(m.group(1)), (marking.strip() if marking else None), rest
-
-
-def _split_glued_header(lines: list[str]) -> list[str]:
-    out = []
-    for i, line in enumerate(lines):
-        if i < 12 and len(_GLUED.findall(line)) >= 2:
-            out.extend(part.strip() for part in _GLUED.split(line) if part.strip())
-        else:
-            out.append(line)
-    return out
 
 
 def _join_lines(lines: list[str]) -> str:
@@ -161,9 +133,9 @@ def _split_before_first_paragraph(blocks: list[list[str]]) -> list[list[str]]:
     out: list[list[str]] = []
     for i, block in enumerate(blocks):
         cut = None
-        if i < HEADER_BLOCKS and any(_field_of(line) for line in block):
+        if i < HEADER_BLOCKS and any(field_of(line) for line in block):
             # ¶1, or a line too long to be a wrapped header line (the body, unwrapped)
-            cut = next((k for k in range(1, len(block)) if not _field_of(block[k]) and (
+            cut = next((k for k in range(1, len(block)) if not field_of(block[k]) and (
                 len(block[k]) > LONG_HEADER_LINE or (n := _numbered(block[k])) is not None and n[0] == 1
                 and not _REF_ITEM_LINE.match(block[k]) and (n[1] is not None or len(n[2].split()) >= 4))), None)
         out += [block[:cut], block[cut:]] if cut else [block]
@@ -180,7 +152,7 @@ def _preamble_end(blocks: list[list[str]]) -> int:
     for i, block in enumerate(blocks[:HEADER_BLOCKS]):
         if _numbered(block[0]) is not None and last_field >= 0:
             break
-        if any(_field_of(line) for line in block):
+        if any(field_of(line) for line in block):
             last_field = i
         elif last_field == i - 1 >= 0 and (all(_REF_ITEM_LINE.match(ln) for ln in block)
                                            or len(" ".join(block).split()) <= 3):
@@ -217,23 +189,6 @@ def _heading_blocks(blocks: list[list[str]]) -> list[list[str]]:
             continue
         out.append(block)
     return out
-
-
-def _parse_fields(blocks: list[list[str]]) -> dict[str, str]:
-    fields: dict[str, list[str]] = {}
-    for block in blocks:
-        current = "preamble"
-        for line in block:
-            found = _field_of(line)
-            if found:
-                current, value = found
-                fields.setdefault(current, [])
-                if value:
-                    fields[current].append(value)
-            else:
-                fields.setdefault(current, []).append(line)
-        # a field ends with its block; a following unlabelled block is preamble again
-    return {k: " ".join(v).strip() for k, v in fields.items() if v}
 
 
 def _split_on_numbers(block: list[str], last: int) -> list[list[str]]:
@@ -301,7 +256,7 @@ def _split_glued_body(lines: list[str]) -> list[str]:
             if int(m.group(1)) == expected:
                 out += [line[start:m.start()], ""]
                 start, expected = m.end(), expected + 1
-        marked = _INLINE_MARKED.search(line) if expected == 1 and _field_of(line) else None
+        marked = _INLINE_MARKED.search(line) if expected == 1 and field_of(line) else None
         if marked:  # no numbers: the header field ends where the first marked paragraph starts
             out += [line[:marked.start()], ""]
             start = marked.end()
@@ -317,10 +272,10 @@ def parse(body: str) -> Layout:
     if dated:
         noise.append(dated.group().strip())
         body = body[dated.end():]
-    lines = strip_lines(_split_glued_body(_split_glued_header(body.split("\n"))), noise)
+    lines = strip_lines(_split_glued_body(split_glued_header(body.split("\n"))), noise)
     blocks = _split_before_first_paragraph(_blocks(lines))
     start = _preamble_end(blocks)
-    fields = _parse_fields(blocks[:start])
+    fields = parse_fields(blocks[:start])
 
     paragraphs: list[dict] = []
     last_number = 0
@@ -375,31 +330,11 @@ def parse(body: str) -> Layout:
     return Layout(fields=fields, paragraphs=tuple(out), signature=signature, noise=tuple(noise))
 
 
-_REF_ITEM = re.compile(r"(?:\b(\d{2})\s+)?\b([A-Z][A-Z]+(?: [A-Z]+){0,3}?)\s+0*(\d{1,7})\b")
-
-
-def reference_ids(refs: str, year: str) -> list[str]:
-    """Cable ids a ``REF:`` line names, e.g. "A. ALMATY 4144" -> "05ALMATY4144" for a 2005 cable.
-
-    A reference without a year is assumed to be from the citing cable's year
-    (``year``: two digits); callers resolve against the ids they know.
-    """
-    out = []
-    for yy, post, num in _REF_ITEM.findall(refs.upper().replace("¶", " ")):
-        post = post.replace(" ", "")
-        if post in {"REF", "REFTEL", "AND", "SECTION", "PARA", "PARAS", "OF"} or len(post) < 3:
-            continue
-        ident = f"{yy or year}{post}{num}"
-        if ident not in out:
-            out.append(ident)
-    return out
-
-
 def parse_header(body: str, max_lines: int = 120) -> dict[str, str]:
     """Only the header fields of a body (cheap: reads its first lines)."""
     lines = newlines(body).split("\n", max_lines)[:max_lines]
-    blocks = _split_before_first_paragraph(_blocks(strip_lines(_split_glued_header(lines), [])))
-    fields = _parse_fields(blocks[: _preamble_end(blocks)])
+    blocks = _split_before_first_paragraph(_blocks(strip_lines(split_glued_header(lines), [])))
+    fields = parse_fields(blocks[: _preamble_end(blocks)])
     if fields.get("tags", "").islower():  # media-cleaned releases print "Tags: prel, pgov"
         fields["tags"] = fields["tags"].upper()
     return fields
