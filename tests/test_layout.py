@@ -149,6 +149,29 @@ def test_glued_media_header_is_split():
     assert [p.text for p in parsed.paragraphs] == ["Body text."]
 
 
+def test_unnumbered_paragraph_after_ref_is_content_not_header():
+    # shapes of 07MANAMA986 and 03GUATEMALA1277, whose only paragraph the header used to swallow
+    marked = ("UNCLAS MANAMA 000986\n\nE.O. 12958: N/A\nTAGS: PGOV BA\nSUBJECT: DONORS\n\nREF: STATE 148406\n\n"
+              "(U) PolOffs delivered reftel points to the MFA on October 30. Darwish believed Bahrain had sent a "
+              "representative to the donors conference in Khartoum.\n")
+    parsed = layout.parse(marked)
+    assert parsed.fields["ref"] == "STATE 148406"
+    assert [p.text[:27] for p in parsed.paragraphs] == ["(U) PolOffs delivered refte"]
+    wrapped = ("UNCLAS GUATEMALA 001277\n\nTAGS: PHUM, GT\nSUBJECT: RATIFIED\n\nREF: STATE 126276\n\n"
+               "Guatemala has ratified all three conventions mentioned\nreftel.  The Optional Protocol was signed.\n")
+    parsed = layout.parse(wrapped)
+    assert parsed.fields["ref"] == "STATE 126276"
+    assert [p.text for p in parsed.paragraphs] == [
+        "Guatemala has ratified all three conventions mentioned reftel.  The Optional Protocol was signed."]
+
+
+def test_ref_list_continued_in_its_own_block_stays_header():
+    body = "TAGS: PREL\nSUBJECT: S\nREF: A) STATE 1\n\nB) Reykjavik 139 and previous\n\n1. (C) Body text.\n"
+    parsed = layout.parse(body)
+    assert parsed.fields["preamble"] == "B) Reykjavik 139 and previous"
+    assert [p.text for p in parsed.paragraphs] == ["Body text."]
+
+
 def test_reference_ids():
     assert header.reference_ids("A. ALMATY 4144 B. 04 STATE 12345", "05") == ["05ALMATY4144", "04STATE12345"]
     assert header.reference_ids("SAN JOSE 0077", "09") == ["09SANJOSE77"]

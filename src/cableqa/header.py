@@ -15,7 +15,8 @@ _FIELDS = [
     ("eo", re.compile(r"^(?=E\.?\s?O\.?\s*1\d{4}\b)", re.IGNORECASE)),
     ("tags", re.compile(r"^TAGS?\s*:\s*|^TAGS\s+", re.IGNORECASE)),
     ("subject", re.compile(r"^SUBJ(?:ECT)?\s*:\s*", re.IGNORECASE)),
-    ("ref", re.compile(r"^REF(?:S|TEL|TELS|ERENCES?)?\s*(?::|\.(?=\s)|(?=\s+[A-Z]\.\s))\s*", re.IGNORECASE)),
+    # a capital R: "reftel. The Protocol ..." starting a wrapped line of prose is not the REF field
+    ("ref", re.compile(r"^R(?i:EF(?:S|TEL|TELS|ERENCES?)?)\s*(?::|\.(?=\s)|(?=\s+[A-Z]\.\s))\s*")),
     ("classified_by", re.compile(r"^(?:CLASSIFIED\s+BY|DERIVED\s+FROM)\b\s*:?\s*", re.IGNORECASE)),
 ]
 # Header fields glued into one line by the media-cleaned HTML releases.
@@ -32,11 +33,16 @@ def field_of(line: str) -> tuple[str, str] | None:
     return None
 
 
+def glued(line: str) -> bool:
+    """Whether ``line`` holds several header fields ("SIPDIS E.O. 12958: ... TAGS: ...")."""
+    return len(_GLUED.findall(line)) >= 2
+
+
 def split_glued_header(lines: list[str]) -> list[str]:
-    """One line per field where an opening line holds several ("SIPDIS E.O. 12958: ... TAGS: ...")."""
+    """One line per field where an opening line holds several."""
     out = []
     for i, line in enumerate(lines):
-        if i < 12 and len(_GLUED.findall(line)) >= 2:
+        if i < 12 and glued(line):
             out.extend(part.strip() for part in _GLUED.split(line) if part.strip())
         else:
             out.append(line)

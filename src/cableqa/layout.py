@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .header import field_of, parse_fields, split_glued_header
+from .header import field_of, glued, parse_fields, split_glued_header
 from .noise import DATED, cut_inline_banners, newlines, strip_lines
 
 _RULE = re.compile(r"^[-=_*]{3,}$")
@@ -125,6 +125,14 @@ def _is_heading(block: list[str], next_block: list[str] | None) -> str | None:
 LONG_HEADER_LINE = 300  # characters; wrapped header lines are under 70
 HEADER_BLOCKS = 40  # the header (fields, REF lists) lies within a cable's first blocks
 _REF_ITEM_LINE = re.compile(r"^\(?[A-Z]\)?[.)]?\s+(?:\d{2}\s+)?[A-Z][A-Za-z ]+\s+0*\d{1,7}\b")
+_REF_ITEM = re.compile(r"\(?[A-Z]\)?[.)]?\s+(?:\d{2}\s+)?[A-Z][A-Za-z]*(?:\s+[A-Za-z]+){0,3}\s+0*\d{1,7}\b")
+
+
+def _ref_items(line: str) -> bool:
+    """Whether ``line`` continues a REF list ("B) Reykjavik 139 and previous"): items and few other words.
+    A marked paragraph that only starts like one ("(U) PolOffs delivered ... on October 30. Darwish ...")
+    has many; a header reprinted on one line (truncated cables) stays header."""
+    return bool(_REF_ITEM_LINE.match(line)) and (len(_REF_ITEM.sub(" ", line).split()) <= 15 or glued(line))
 
 
 def _split_before_first_paragraph(blocks: list[list[str]]) -> list[list[str]]:
@@ -154,7 +162,7 @@ def _preamble_end(blocks: list[list[str]]) -> int:
             break
         if any(field_of(line) for line in block):
             last_field = i
-        elif last_field == i - 1 >= 0 and (all(_REF_ITEM_LINE.match(ln) for ln in block)
+        elif last_field == i - 1 >= 0 and (all(_ref_items(ln) for ln in block)
                                            or len(" ".join(block).split()) <= 3):
             last_field = i
         elif last_field >= 0 and i - last_field > 2:
