@@ -79,6 +79,8 @@ def test_adapt_writes_a_model_that_reindexes_and_answers(tmp_path):
     assert info["model"] == str(model)
     hits = json.loads(cableqa("search", "Which cable mentions the harbour tariff?", "--index", ix, "--json"))["hits"]
     assert hits and hits[0]["cable_id"].startswith("04TESTVILLE")
+    # a second round must not overwrite the model the index now embeds with
+    assert "the model this index was built with" in cableqa("adapt", "--index", ix, "-q", ok=False)
 
 
 def test_post_grouping_fills_a_batch_with_one_posts_cables_in_order():
