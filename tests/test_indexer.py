@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cableqa import indexer, store
+from cableqa import indexer, render, store
 from cableqa.cables import Report
 from cableqa.index import Index
 from cableqa.search import Searcher
@@ -73,6 +73,21 @@ def test_duplicate_ids_keep_the_longer_body(tmp_path, make_fake):
     assert stats.duplicates == 1 and stats.cables == 1
     assert any("duplicate id 04DUP1" in p.reason and "longer body" in p.reason for p in report.problems)
     assert Index(tmp_path / "ix").cable("04DUP1").source.endswith("b.jsonl:1")
+
+
+def test_cable_without_paragraphs_is_stored_and_reported(tmp_path, make_fake):
+    header_only = cable_record("08TESTVILLE9", "C O N F I D E N T I A L TESTVILLE 000009\n\nE.O. 12958: DECL: "
+                               "08/12/2018\nTAGS: PREL\nSUBJECT: TRUNCATED\n\nClassified By: Ambassador X...\n")
+    src = write_jsonl(tmp_path / "a.jsonl", [*records(1), header_only])
+    report = Report()
+    stats = indexer.run([src], tmp_path / "ix", make_fake, report=report)
+    assert (stats.cables, stats.chunks) == (2, 2)
+    assert [str(p) for p in report.problems] == [
+        "warning: " + str(src) + ":2 (08TESTVILLE9): no paragraph, only header lines; stored but not searchable"]
+    assert "1 warning(s) above" in stats.summary()
+    view = Index(tmp_path / "ix").cable("08TESTVILLE9")  # it opens, showing its header
+    assert view.fields["subject"] == "TRUNCATED" and not view.paragraphs
+    assert "no paragraph text in the source" in render.cable_html(view)
 
 
 def test_rebuild_without_sources_rereads_recorded_files(tmp_path, make_fake):

@@ -253,6 +253,9 @@ def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embed
         batch, size, want = [], 0, min(BATCH_CHUNKS, FIRST_BATCH_CHUNKS)  # a small first batch: the model starts soon
         for cable in todo:
             parsed, chunk_list = chunking.chunk_cable(cable, budget, embedder.count_tokens)
+            if not chunk_list:  # kept, so it opens by id, but no search can find it: say so
+                report.add(f"{cable.source} ({cable.id})", "no paragraph, only header lines; stored but not "
+                           "searchable", skipped=False, kind="no paragraph")
             batch.append((cable, parsed, chunk_list))
             size += len(chunk_list)
             if size >= want:

@@ -208,6 +208,9 @@ def cable_html(view: CableView, target: int | None = None) -> str:
         section = f'<div class="cq-section">{safe(p["section"])}</div>' if p["section"] else ""
         paras.append(f'{section}<div class="{cls}" id="cq-p-{int(p["ordinal"])}">'
                      f'<span class="cq-plabel">{safe(label)}</span> {safe(p["text"])}</div>')
+    if not paras:  # truncated releases: the header survives, the text does not
+        paras.append('<div class="cq-para cq-empty">This cable has no paragraph text in the source, '
+                     'only its header.</div>')
     signature = f'<div class="cq-signature">{safe(view.signature)}</div>' if view.signature else ""
     return (f'<div class="cq-cable" data-cable="{html.escape(view.id, quote=True)}">'
             f'<h3 class="cq-cable-id">{safe(view.id)}</h3><div class="cq-subject">{safe(view.subject)}</div>'
