@@ -302,10 +302,9 @@ def info(index_path, as_json):
 @click.option("--group", type=click.Choice(["cable", "post"]), default="cable", show_default=True,
               help="A batch holds random cables, or cables sent in a row by one post.")
 @click.option("--seed", default=0, show_default=True, help="Which sentences and cables are drawn.")
-@click.option("--base", help="Model to train from [default: the index's model], e.g. an earlier round's folder.")
 @click.option("--device", help="torch device: auto, cpu, cuda [env CABLEQA_DEVICE; default auto].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def adapt(index_path, out, pairs, batch, group, seed, base, device, quiet):
+def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
     """Fine-tune the index's embedding model on the index's own paragraphs.
 
     Each training pair is one sentence of a paragraph and the rest of that
@@ -317,9 +316,6 @@ def adapt(index_path, out, pairs, batch, group, seed, base, device, quiet):
     Examples:
         cableqa adapt --index /data/cables-index
         cableqa index --rebuild --index /data/cables-index --model /data/cables-index-model
-        # a second round, trained further from the first (no re-embedding in between):
-        cableqa adapt --index /data/cables-index --base /data/cables-index-model \\
-            --pairs 10240 --seed 1 --out /data/cables-index-model-2
     """
     from . import adapt as adapting
     from .index import Index
@@ -334,11 +330,10 @@ def adapt(index_path, out, pairs, batch, group, seed, base, device, quiet):
     except IndexError_ as exc:
         _fail(exc)
     with closing(index):
-        current = index.manifest.model
-        if Path(current).resolve() == out:  # its vectors would no longer match the model's queries
+        base = index.manifest.model
+        if Path(base).resolve() == out:  # its stored vectors would no longer match the queries' vectors
             raise click.ClickException(f"{out} is the model this index was built with; "
                                        "write the new model to another folder (--out)")
-        base = base or current
         training = adapting.make_pairs(adapting.index_rows(index.conn), pairs, seed=seed, batch=batch, group=group)
     click.echo(f"{len(training)} pairs from {len({p.cable_id for p in training})} cables; base model {base}")
     with _progress(quiet, "batch", "adapting") as progress:
