@@ -22,7 +22,7 @@ from datetime import datetime
 from . import layout
 from .cables import Cable
 
-VERSION = "6"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners): a change re-chunks every cable (vectors of unchanged texts are kept)
+VERSION = "7"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header): a change re-chunks every cable (vectors of unchanged texts are kept)
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's input window, in word pieces
 OVERLAP_TOKENS = 48
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
