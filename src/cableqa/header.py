@@ -16,7 +16,7 @@ _FIELDS = [
     ("tags", re.compile(r"^TAGS?\s*:\s*|^TAGS\s+", re.IGNORECASE)),
     ("subject", re.compile(r"^SUBJ(?:ECT)?\s*:\s*", re.IGNORECASE)),
     # a capital R: "reftel. The Protocol ..." starting a wrapped line of prose is not the REF field
-    ("ref", re.compile(r"^R(?i:EF(?:S|TEL|TELS|ERENCES?)?)\s*(?::|\.(?=\s)|(?=\s+[A-Z]\.\s))\s*")),
+    ("ref", re.compile(r"^R(?i:EF(?:S|TEL|TELS|ERENCES?)?\s*(?::|\.(?=\s)|(?=\s+[A-Z]\.\s))\s*)")),
     ("classified_by", re.compile(r"^(?:CLASSIFIED\s+BY|DERIVED\s+FROM)\b\s*:?\s*", re.IGNORECASE)),
 ]
 # Header fields glued into one line by the media-cleaned HTML releases.
