@@ -125,14 +125,15 @@ def _is_heading(block: list[str], next_block: list[str] | None) -> str | None:
 LONG_HEADER_LINE = 300  # characters; wrapped header lines are under 70
 HEADER_BLOCKS = 40  # the header (fields, REF lists) lies within a cable's first blocks
 _REF_ITEM_LINE = re.compile(r"^\(?[A-Z]\)?[.)]?\s+(?:\d{2}\s+)?[A-Z][A-Za-z ]+\s+0*\d{1,7}\b")
-_REF_ITEM = re.compile(r"\(?[A-Z]\)?[.)]?\s+(?:\d{2}\s+)?[A-Z][A-Za-z]*(?:\s+[A-Za-z]+){0,3}\s+0*\d{1,7}\b")
+# one lettered item anywhere in a line, "B) Reykjavik 139" (not header.py's id reader, which needs no letter)
+_LETTERED_REF = re.compile(r"\(?[A-Z]\)?[.)]?\s+(?:\d{2}\s+)?[A-Z][A-Za-z]*(?:\s+[A-Za-z]+){0,3}\s+0*\d{1,7}\b")
 
 
 def _ref_items(line: str) -> bool:
     """Whether ``line`` continues a REF list ("B) Reykjavik 139 and previous"): items and few other words.
     A marked paragraph that only starts like one ("(U) PolOffs delivered ... on October 30. Darwish ...")
     has many; a header reprinted on one line (truncated cables) stays header."""
-    return bool(_REF_ITEM_LINE.match(line)) and (len(_REF_ITEM.sub(" ", line).split()) <= 15 or glued(line))
+    return bool(_REF_ITEM_LINE.match(line)) and (len(_LETTERED_REF.sub(" ", line).split()) <= 15 or glued(line))
 
 
 def _split_before_first_paragraph(blocks: list[list[str]]) -> list[list[str]]:
