@@ -20,7 +20,7 @@ from _common import DEV, Output, ms, percentile, table
 
 STEPS = [  # (label, Tuning changes from the shipped defaults)
     ("keyword only: BM25 over paragraph + cable context", {"mode": "keyword"}),
-    ("dense only: MiniLM over context + paragraph", {"mode": "dense"}),
+    ("dense only: the model over context + paragraph", {"mode": "dense"}),
     ("fusion: weighted RRF of both (k=10)", {"expand_cables": 0, "date_weight": 0, "who_weight": 0,
                                              "history_weight": 0, "country_weight": 0}),
     ("+ every paragraph of the 8 best cables", {"date_weight": 0, "who_weight": 0, "history_weight": 0,
