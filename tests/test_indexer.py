@@ -7,14 +7,16 @@ import pytest
 from cableqa import indexer, render, store
 from cableqa.cables import Report
 from cableqa.index import Index
+from cableqa.retrieval import Tuning
 from cableqa.search import Searcher
 
 from conftest import FakeEmbedder, SEED, cable_record, teletype, write_jsonl
 
 
 def records(n, prefix="04TESTVILLE", start=0):
-    return [cable_record(f"{prefix}{i}", teletype(f"SUBJECT {i}", [f"Alpha {i} talks about topic{i}.",
-                                                                    f"Beta {i} adds more on subject{i}."]))
+    return [cable_record(f"{prefix}{i}", teletype(f"SUBJECT {i}", [
+                f"Alpha {i} talks about topic{i} with the visiting delegation.",
+                f"Beta {i} adds more on subject{i} after the morning meeting."]))
             for i in range(start, start + n)]
 
 
@@ -163,3 +165,40 @@ def test_quoted_phrase_must_match_word_for_word(tmp_path, make_fake):
     assert any("exact words" in n for n in result.notes)
     result = searcher.search('who said "measures operative"?', k=5)
     assert not result.hits and "No paragraph contains" in result.notes[-1]
+
+
+def test_repeated_paragraphs_fold_into_one_hit_that_cites_both(tmp_path, make_fake):
+    ix = tmp_path / "ix"
+    shared = "The survey shows that healthcare spending fell in real terms."
+    run([write_jsonl(tmp_path / "a.jsonl", [
+        cable_record("04TESTVILLE1", teletype("HEALTH NEWSLETTER", [shared, "Clinics opened in the north."])),
+        cable_record("04TESTVILLE2", teletype("HEALTH NEWSLETTER", [shared.upper().replace(".", " ."),
+                                                                    "Nurses went on strike."]))])], ix, make_fake)
+    hits = Searcher(ix, embedder=FakeEmbedder()).search("What does the survey show about healthcare spending?").hits
+    first = hits[0]
+    assert first.text.lower().startswith("the survey shows") and len(first.also) == 1
+    other = "04TESTVILLE2" if first.cable_id == "04TESTVILLE1" else "04TESTVILLE1"
+    assert first.also[0][0] == other and first.also[0][2] == f"{other} ¶1 (C)"
+    assert not any(h.cable_id == other and h.ordinal == 1 for h in hits)  # shown once
+    assert f"same words also in {other} ¶1 (C)" in first.citation_line()
+    assert first.to_json()["also"] == [f"{other} ¶1 (C)"]
+    assert f'href="#cable/{other}/1"' in render.answer_html(Searcher(ix, embedder=FakeEmbedder()).search(
+        "What does the survey show about healthcare spending?"), None)
+
+
+def test_a_few_words_paragraph_keeps_only_a_share_of_its_score(tmp_path, make_fake):
+    ix = tmp_path / "ix"
+    run([write_jsonl(tmp_path / "a.jsonl", [cable_record("04TESTVILLE1", teletype("HARBOUR TARIFF", [
+        "Sensitive but unclassified.  Please protect accordingly.",
+        "The minister raised the harbour tariff with port officials, who promised to cut it next year."]),
+        subject="HARBOUR TARIFF")])], ix, make_fake)
+    searcher = Searcher(ix, embedder=FakeEmbedder())
+
+    def scores():
+        return {h.ordinal: h.score for h in searcher.search("What about the harbour tariff?").hits}
+
+    shared = scores()
+    searcher.tuning = Tuning(short_share=1.0)
+    full = scores()
+    assert shared[1] == pytest.approx(0.5 * full[1]) and shared[2] == pytest.approx(full[2])  # 6 words < 8
+    assert shared[2] > shared[1]

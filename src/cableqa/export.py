@@ -19,7 +19,7 @@ from .render import Answer
 from .search import Hit
 
 COLUMNS = ["turn", "question", "filters", "rank", "citation", "cable_id", "para", "marking", "origin", "date",
-           "classification", "subject", "score", "answer_sentence", "text"]
+           "classification", "subject", "score", "answer_sentence", "text", "same_words_also_in"]
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~$])")  # emphasis, code, links/images, headings, tables, math
 _FORMULA = re.compile(r"^(?:[=+@\t\r]|-(?![\s-]))")
 
@@ -73,7 +73,7 @@ def to_csv(turns: Sequence[Turn]) -> str:
             writer.writerow([_cell(v) for v in (
                 n, turn.question, turn.filters, rank, hit.citation, hit.cable_id, hit.para or f"[{hit.ordinal}]",
                 hit.marking, hit.origin, hit.created[:10], hit.classification, hit.subject, f"{hit.score:.4f}",
-                turn.answer.sentence if is_answer else "", hit.text)])
+                turn.answer.sentence if is_answer else "", hit.text, "; ".join(c for _, _, c in hit.also))])
     return buf.getvalue()
 
 

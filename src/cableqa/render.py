@@ -134,7 +134,11 @@ def cite_link(cable_id: str, ordinal: int | None, label: str) -> str:
 
 def _citation_line(hit: Hit) -> str:
     rest = [hit.origin, hit.created[:10], hit.classification, hit.subject]
-    return " · ".join([cite_link(hit.cable_id, hit.ordinal, hit.citation)] + [safe(p) for p in rest if p])
+    line = " · ".join([cite_link(hit.cable_id, hit.ordinal, hit.citation)] + [safe(p) for p in rest if p])
+    if hit.also:
+        line += ' <span class="cq-also">· same words also in ' + ", ".join(
+            cite_link(cable, ordinal, label) for cable, ordinal, label in hit.also) + "</span>"
+    return line
 
 
 def _hit_text(hit: Hit, wanted: set[str], answer: Answer | None) -> str:

@@ -15,7 +15,10 @@ measured on ../shared/eval/dev.jsonl (see benchmarks/retrieval.py):
   (unless the question names something new and points nowhere back);
 * place: a question that names a country ("Slovakia's", "Swedish") favours
   cables tagged with it, or sent from a post whose cables usually are;
-* answer type: a who-question favours paragraphs that name people.
+* answer type: a who-question favours paragraphs that name people;
+* substance: a paragraph of a few words (a handling caveat, "CONFIDENTIAL -
+  ENTIRE TEXT.", a classification reason) rarely answers anything, yet its
+  vector is mostly its cable's context, so it scores only a share.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class Tuning:
     date_weight: float = 1.0  # for cables dated when the question says
     country_weight: float = 0.5  # for cables about the country the question names
     who_weight: float = 0.5  # for naming people, on who-questions
+    short_words: int = 8  # a paragraph of fewer words than this ...
+    short_share: float = 0.5  # ... keeps this share of its score
     expand_cables: int = 8  # every paragraph of this many best cables (and the earlier turns') joins the pool
     history_weight: float = 1.0  # share of the earlier turns' cable scores
     followup_weight: float = 0.5  # for paragraphs beside the earlier turns' best paragraphs
@@ -186,6 +191,15 @@ class Retriever:
                 scores[cid] += t.who_weight * unit * min(named, 3) / 3
         return scores, best
 
+    def _substance(self, scores: dict[int, float]) -> dict[int, float]:
+        """``scores`` with paragraphs of only a few words cut to a share (last: after every prior)."""
+        t = self.tuning
+        if t.short_share < 1 and scores:
+            for cid, text in self._rows("SELECT id, text FROM chunks WHERE id IN ({marks})", list(scores)):
+                if len(text.split()) < t.short_words:
+                    scores[cid] *= t.short_share
+        return scores
+
     def rank(self, question: str, history: Sequence[str], allowed: list[int] | None) -> dict[int, float]:
         """Chunk id -> score for ``question`` asked after the user turns ``history``."""
         t = self.tuning
@@ -193,6 +207,10 @@ class Retriever:
             return _rrf([(self.dense(self.embedder.encode_query(question), allowed, t.dense_k), 1.0)], t.rrf_k)
         if t.mode == "keyword":
             return _rrf([(self.keyword(question, allowed, t.keyword_k), 1.0)], t.rrf_k)
+        return self._substance(self._hybrid(question, history, allowed))
+
+    def _hybrid(self, question: str, history: Sequence[str], allowed: list[int] | None) -> dict[int, float]:
+        t = self.tuning
         earlier = " ".join(h for h in history if h and h.strip())
         if not earlier or not t.history_weight:
             return self._score(question, allowed)[0]

@@ -6,7 +6,9 @@ For a question (plus the earlier turns of a chat) it
 2. ranks chunks by meaning and by keyword, with cable context and the
    earlier turns of a chat (:mod:`cableqa.retrieval`);
 3. brings a cable named in the question ("05ALMATY4281", "ALMATY 4281") first;
-4. collapses windows into paragraphs and returns cited :class:`Hit`\\ s.
+4. collapses windows into paragraphs, and a paragraph that other cables
+   repeat word for word (a newsletter sent twice, a standard line) into one
+   hit that cites them too, and returns cited :class:`Hit`\\ s.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import chunks
@@ -25,6 +27,7 @@ from .keywords import fts_phrase_query, phrases
 from .retrieval import Retriever, Tuning
 
 DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Hit:
     classification: str
     subject: str
     chunk: str
+    also: tuple[tuple[str, int, str], ...] = ()  # (cable id, ordinal, citation) of lower-ranked same-word paragraphs
 
     @property
     def citation(self) -> str:
@@ -48,13 +52,15 @@ class Hit:
 
     def citation_line(self) -> str:
         parts = [self.citation, self.origin, self.created[:10], self.classification, self.subject]
-        return " · ".join(p for p in parts if p)
+        line = " · ".join(p for p in parts if p)
+        return line + (f" (same words also in {', '.join(c for _, _, c in self.also)})" if self.also else "")
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["para"] = self.para if self.para else f"[{self.ordinal}]"
         d["score"] = round(float(self.score), 6)
         d["citation"] = self.citation
+        d["also"] = [c for _, _, c in self.also]
         return d
 
 
@@ -70,6 +76,20 @@ class Result:
     def to_json(self) -> dict:
         return {"question": self.question, "filters": self.filters.describe(), "notes": self.notes,
                 "hits": [h.to_json() for h in self.hits]}
+
+
+def _collapse_repeats(hits: list[Hit]) -> list[Hit]:
+    """``hits`` (best first) with each paragraph that repeats an earlier one's words (case, spacing and
+    punctuation aside) folded into that earlier hit, which cites it in ``also``."""
+    kept: dict[str, Hit] = {}
+    for hit in hits:
+        words = " ".join(_WORDS.findall(hit.text.lower()))
+        first = kept.get(words)
+        if first is None:
+            kept[words] = hit
+        else:
+            kept[words] = replace(first, also=(*first.also, (hit.cable_id, hit.ordinal, hit.citation)))
+    return list(kept.values())
 
 
 class Searcher:
@@ -178,7 +198,7 @@ class Searcher:
                             origin=row["origin"], created=row["created"], classification=row["classification"],
                             subject=row["subject"], chunk=row["key"]))
         hits.sort(key=lambda h: (h.cable_id not in first, -h.score))
-        return hits[:k]
+        return _collapse_repeats(hits)[:k]
 
     def _resolve_ids(self, mentioned: Sequence[str]) -> list[str]:
         out = []
