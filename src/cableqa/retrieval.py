@@ -195,7 +195,9 @@ class Retriever:
         """``scores`` with paragraphs of only a few words cut to a share (last: after every prior)."""
         t = self.tuning
         if t.short_share < 1 and scores:
-            for cid, text in self._rows("SELECT id, text FROM chunks WHERE id IN ({marks})", list(scores)):
+            # SQLite sifts by length first: so few words rarely run to 20 characters each
+            for cid, text in self._rows("SELECT id, text FROM chunks WHERE id IN ({marks}) AND length(text) < ?",
+                                        list(scores), (20 * t.short_words,)):
                 if len(text.split()) < t.short_words:
                     scores[cid] *= t.short_share
         return scores
