@@ -86,6 +86,8 @@ CSS = """
 .cq-hits { padding-left: 1.4em; }
 .cq-hit { margin-bottom: 0.7em; }
 .cq-citeline { font-size: 0.9em; }
+.cq-also { font-style: italic; }
+.cq-also .cq-cite { font-weight: normal; }
 .cq-answer-sentence { text-decoration: underline; text-decoration-color: #4a7bd0; }
 .cq-note, .cq-filters { font-style: italic; margin: 0.2em 0; }
 .cq-missing { color: #888; }
