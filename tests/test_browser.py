@@ -36,14 +36,17 @@ EVIL = ["The harbour master said <script>window.pwned=1</script> the port of Tes
         "An image <img src=x onerror=\"window.pwned=2\"> and **bold** and [link](http://evil.example/x) "
         "about the harbour of Testville."]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+FISHING = "The fishing fleet of Testville stayed in the harbour during the storm, the harbour master said."
 
 
 def extra_cables() -> list[dict]:
     return [cable_record("06TESTVILLE7", teletype("HARBOUR <b>NEWS</b>", EVIL), references=["05ALMATY4281"],
                          created="2006-02-03T10:00:00"),
-            cable_record("06TESTVILLE9", teletype("FISHING", ["The fishing fleet of Testville stayed in the harbour "
-                                                              "during the storm, the harbour master said."]),
-                         created="2006-03-01T10:00:00", classification="UNCLASSIFIED")]
+            cable_record("06TESTVILLE9", teletype("FISHING", [FISHING]), created="2006-03-01T10:00:00",
+                         classification="UNCLASSIFIED"),
+            # the same paragraph sent again: shown once, citing both
+            cable_record("06TESTVILLE8", teletype("FISHING (REPEAT)", [FISHING.upper()]), created="2006-03-02T10:00:00",
+                         classification="UNCLASSIFIED")]
 
 
 def free_port() -> int:
@@ -139,7 +142,7 @@ def ask(page, question: str):
 
 
 def test_chat_in_the_browser(page, tmp_path):
-    assert "3 cables" in page.inner_text("#cq-status")
+    assert "4 cables" in page.inner_text("#cq-status")
 
     # ask: an extractive answer above cited, highlighted paragraphs
     answer = ask(page, QUESTION)
@@ -194,7 +197,13 @@ def test_chat_in_the_browser(page, tmp_path):
     filtered = ask(page, "What happened in the harbour during the storm?")
     assert "Filters applied: origin ~ Testville; dated 2006-01-01 to …" in filtered.inner_text()
     cited = {a.get_attribute("href").split("/")[1] for a in filtered.locator("a.cq-cite").all()}
-    assert cited and cited <= {"06TESTVILLE7", "06TESTVILLE9"}
+    assert cited and cited <= {"06TESTVILLE7", "06TESTVILLE8", "06TESTVILLE9"}
+    twin = filtered.locator(".cq-also a.cq-cite")  # the repeat is cited beside the paragraph shown
+    assert twin.count() == 1 and "same words also in" in filtered.inner_text()
+    repeat = twin.get_attribute("href").split("/")[1]
+    assert filtered.locator(f'.cq-citeline > a.cq-cite[href^="#cable/{repeat}"]').count() == 0  # not shown twice
+    twin.click()
+    page.locator(f'#cq-cable .cq-cable[data-cable="{repeat}"] #cq-p-1.cq-target').wait_for()
     page.fill("#cq-origin textarea", "Atlantis")
     assert "No cables from an origin like 'Atlantis'" in ask(page, "harbour").inner_text()
     page.fill("#cq-origin textarea", "")
@@ -242,7 +251,7 @@ def test_api_through_gradio_client(app, client_tmp):
     tmp_path = client_tmp
     client = Client(app, verbose=False, download_files=str(tmp_path))
     messages, box, status = client.predict(QUESTION, [], "", "", "", "any", "", api_name="/ask")
-    assert box == "" and "3 cables" in status
+    assert box == "" and "4 cables" in status
     answer = messages[-1]["content"][0]["text"] if isinstance(messages[-1]["content"], list) \
         else messages[-1]["content"]
     assert 'href="#cable/05ALMATY4281/3"' in answer
@@ -251,7 +260,7 @@ def test_api_through_gradio_client(app, client_tmp):
     md, csv_path = client.predict(api_name="/export")  # the session's conversation so far
     assert "05ALMATY4281 ¶3 (C)" in Path(md).read_text(encoding="utf-8")
     assert Path(csv_path).suffix == ".csv"
-    assert "3 cables" in client.predict(api_name="/status")
+    assert "4 cables" in client.predict(api_name="/status")
 
 
 def test_index_update_shows_without_restart(workdir, embedder, client_tmp):
@@ -267,7 +276,7 @@ def test_index_update_shows_without_restart(workdir, embedder, client_tmp):
         indexer.run([write_jsonl(folder / "new.jsonl", extra_cables())], index, lambda m: embedder, report=Report())
         messages, _, status = client.predict("fishing fleet in the storm", [], "", "", "", "any", "",
                                              api_name="/ask")
-        assert "3 cables" in status and "06TESTVILLE9" in str(messages[-1]["content"])
+        assert "4 cables" in status and "06TESTVILLE9" in str(messages[-1]["content"])
     finally:
         demo.close()
 
