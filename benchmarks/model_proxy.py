@@ -6,10 +6,10 @@ Baseline: the index's own model, through the same shortcut and as shipped, in th
 
 The shortcut: the shipped search runs once per question on the real index, and every chunk
 it touches is recorded (the 300 chunks nearest the question by the index's vectors, its
-keyword candidates, and the stage-2 pool of the best cables' paragraphs: about 450 a question,
-37.6k for the 110 dev questions of the full corpus, against its 162k). Each candidate model embeds only those chunks, exactly as the index
-embeds them (cable context + paragraph). Its search then ranks the question's recorded chunks
-where the index would search FAISS, and embeds any other chunk its own stage 2 asks for. The
+keyword candidates, and the stage-2 pool of the best cables' paragraphs: about 340 a question,
+37.6k for the 110 dev questions of the full corpus, against its 162k). Each candidate model
+embeds only those chunks, exactly as the index embeds them (cable context + paragraph). Its
+search then ranks the question's recorded chunks where the index would search FAISS, and embeds any other chunk its own stage 2 asks for. The
 keyword side, filters and priors are the shipped ones. What it cannot see: a chunk the
 candidate would have found in stage 1 that the index's own search never touched.
 
@@ -154,11 +154,13 @@ def main() -> None:
 
 
 def embed_texts(index, ids: list[int]) -> dict[int, str]:
-    """Chunk id -> the text the index embedded for it: cable context, newline, paragraph."""
+    """Chunk id -> the text the index embedded for it (cable context, line break, paragraph)."""
+    from cableqa.chunks import embedding_input
+
     texts: dict[int, str] = {}
     for start in range(0, len(ids), 900):
         part = ids[start:start + 900]
-        texts.update((cid, f"{ctx}\n{text}" if ctx else text) for cid, text, ctx in index.conn.execute(
+        texts.update((cid, embedding_input(ctx, text)) for cid, text, ctx in index.conn.execute(
             "SELECT c.id, c.text, f.context FROM chunks c JOIN chunks_fts f ON f.rowid = c.id WHERE c.id IN "
             f"({','.join('?' * len(part))})", part))
     return texts

@@ -129,6 +129,11 @@ def context(cable: Cable, section: str | None = None) -> str:
     return ". ".join(parts)
 
 
+def embedding_input(context: str, text: str) -> str:
+    """What the model embeds for a paragraph: its cable context, a line break, its words."""
+    return f"{context}\n{text}" if context else text
+
+
 def citation(cable_id: str, para: str | None, ordinal: int, marking: str | None) -> str:
     """"05ALMATY4281 ¶3 (C)"; an unnumbered block cites its position: "¶[2]"."""
     label = f"¶{para}" if para else f"¶[{ordinal}]"

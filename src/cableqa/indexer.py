@@ -290,7 +290,7 @@ def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> 
     for cable, _, chunk_list in batch:
         for ch in chunk_list:
             ctx = chunking.context(cable, ch.section)
-            embed_text = f"{ctx}\n{ch.text}" if ctx else ch.text
+            embed_text = chunking.embedding_input(ctx, ch.text)
             tkey = text_key(embed_text)
             rows.append([chunk_int_id(ch.id, tkey), ch.id, cable.id, ch.ordinal, ch.window, ch.text, tkey,
                          reuse.get(tkey), ctx])
