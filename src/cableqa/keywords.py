@@ -64,10 +64,15 @@ def phrases(question: str) -> list[str]:
     return [a or b for a, b in _PHRASE.findall(question)]
 
 
+def words(text: str) -> list[str]:
+    """Every word of ``text``, lower-cased, in order; punctuation and spacing dropped."""
+    return _WORD.findall(text.lower())
+
+
 def fts_phrase_query(phrase: str) -> str:
     """An FTS5 MATCH expression for one exact phrase ("" when it has no words)."""
-    words = _WORD.findall(phrase.lower())
-    return '"' + " ".join(words) + '"' if words else ""
+    found = words(phrase)
+    return '"' + " ".join(found) + '"' if found else ""
 
 
 class KeywordIndex:

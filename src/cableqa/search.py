@@ -23,11 +23,10 @@ from . import chunks
 from .embed import Embedder
 from .filters import Filters, match_origins, parse_question
 from .index import Index
-from .keywords import fts_phrase_query, phrases
+from .keywords import fts_phrase_query, phrases, words
 from .retrieval import Retriever, Tuning
 
 DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
-_WORDS = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -83,12 +82,12 @@ def _collapse_repeats(hits: list[Hit]) -> list[Hit]:
     punctuation aside) folded into that earlier hit, which cites it in ``also``."""
     kept: dict[str, Hit] = {}
     for hit in hits:
-        words = " ".join(_WORDS.findall(hit.text.lower()))
-        first = kept.get(words)
+        key = " ".join(words(hit.text))
+        first = kept.get(key)
         if first is None:
-            kept[words] = hit
+            kept[key] = hit
         else:
-            kept[words] = replace(first, also=(*first.also, (hit.cable_id, hit.ordinal, hit.citation)))
+            kept[key] = replace(first, also=(*first.also, (hit.cable_id, hit.ordinal, hit.citation)))
     return list(kept.values())
 
 
