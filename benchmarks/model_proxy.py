@@ -155,14 +155,21 @@ def main() -> None:
 
 def embed_texts(index, ids: list[int]) -> dict[int, str]:
     """Chunk id -> the text the index embedded for it (cable context, line break, paragraph)."""
-    from cableqa.chunks import embedding_input
+    from cableqa.chunks import cable_terms, embedding_input
 
     texts: dict[int, str] = {}
+    terms: dict[str, dict[str, str]] = {}
     for start in range(0, len(ids), 900):
         part = ids[start:start + 900]
-        texts.update((cid, embedding_input(ctx, text)) for cid, text, ctx in index.conn.execute(
-            "SELECT c.id, c.text, f.context FROM chunks c JOIN chunks_fts f ON f.rowid = c.id WHERE c.id IN "
-            f"({','.join('?' * len(part))})", part))
+        rows = index.conn.execute(
+            "SELECT c.id, c.cable_id, c.text, f.context FROM chunks c JOIN chunks_fts f ON f.rowid = c.id "
+            f"WHERE c.id IN ({','.join('?' * len(part))})", part).fetchall()
+        for _, cable_id, _, _ in rows:
+            if cable_id not in terms:
+                subject, = index.conn.execute("SELECT subject FROM cables WHERE id = ?", (cable_id,)).fetchone()
+                terms[cable_id] = cable_terms(subject, (t for t, in index.conn.execute(
+                    "SELECT text FROM chunks WHERE cable_id = ?", (cable_id,))))
+        texts.update((cid, embedding_input(ctx, text, terms[cable_id])) for cid, cable_id, text, ctx in rows)
     return texts
 
 

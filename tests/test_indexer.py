@@ -202,3 +202,21 @@ def test_a_few_words_paragraph_keeps_only_a_share_of_its_score(tmp_path, make_fa
     full = scores()
     assert shared[1] == pytest.approx(0.5 * full[1]) and shared[2] == pytest.approx(full[2])  # 6 words < 8
     assert shared[2] > shared[1]
+
+
+def test_the_model_embeds_acronyms_spelled_out_and_the_excerpt_keeps_the_cable_s_words(tmp_path, make_fake):
+    ix = tmp_path / "ix"
+    seen: list[str] = []
+
+    class Recording(FakeEmbedder):
+        def encode(self, texts, progress=None, block=256):
+            seen.extend(texts)
+            return super().encode(texts, progress, block)
+
+    run([write_jsonl(tmp_path / "a.jsonl", [cable_record("09TESTVILLE1", teletype("HOUSING CONTRACTS", [
+        "The Housing and Infrastructure Board (HIB) signed a contract with a US firm last month.",
+        "A contact said the HIB chairman takes a cut of every contract the board approves."]))])],
+        ix, lambda manifest: Recording())
+    assert any("said the Housing and Infrastructure Board chairman takes a cut" in t for t in seen)
+    texts = [r[0] for r in Index(ix).conn.execute("SELECT text FROM chunks ORDER BY ordinal")]
+    assert texts[1].startswith("A contact said the HIB chairman")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-from .chunks import embedding_input, sentences
+from .chunks import cable_terms, embedding_input, sentences
 from .embed import model_path, resolve_device
 
 META = "cableqa-adapt.json"
@@ -66,6 +66,11 @@ def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_
     eight words, and the rest of the paragraph (in ``keep`` of the pairs the sentence
     stays in, so that word overlap still counts for something)."""
     rng = random.Random(seed)
+    rows = list(rows)
+    texts: dict[str, list[str]] = {}
+    for cable_id, text, context in rows:
+        texts.setdefault(cable_id, [context]).append(text)
+    terms = {cable_id: cable_terms(ts[0], ts[1:]) for cable_id, ts in texts.items()}
     by_cable: dict[str, list[Pair]] = {}
     for cable_id, text, context in rows:
         parts = sentences(text)
@@ -76,7 +81,8 @@ def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_
             continue
         rest = parts if rng.random() < keep else parts[:i] + parts[i + 1:]
         body = " ".join(rest)
-        by_cable.setdefault(cable_id, []).append(Pair(cable_id, parts[i], embedding_input(context, body)))
+        passage = embedding_input(context, body, terms[cable_id])
+        by_cable.setdefault(cable_id, []).append(Pair(cable_id, parts[i], passage))
     cables = sorted(c for c, ps in by_cable.items() if len(ps) >= per_cable)
     if group == "post":  # a post's reports of the same weeks are the hardest wrong answers
         size = max(1, batch // per_cable)

@@ -15,14 +15,15 @@ see as part of the excerpt.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from . import layout
+from .acronyms import glossary, spell_out
 from .cables import Cable
 
-VERSION = "7"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header): a change re-chunks every cable (vectors of unchanged texts are kept)
+VERSION = "8"  # of layout + chunking (8: acronyms a cable defines are spelled out in the embedded text; 2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header): a change re-chunks every cable (vectors of unchanged texts are kept)
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's input window, in word pieces
 OVERLAP_TOKENS = 48
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -129,9 +130,19 @@ def context(cable: Cable, section: str | None = None) -> str:
     return ". ".join(parts)
 
 
-def embedding_input(context: str, text: str) -> str:
-    """What the model embeds for a paragraph: its cable context, a line break, its words."""
+def embedding_input(context: str, text: str, terms: dict[str, str] | None = None) -> str:
+    """What the model embeds for a paragraph: its cable context, a line break, its words, with
+    the acronyms its cable defines (``terms``, from :func:`cable_terms`) spelled out."""
+    if terms:
+        context, text = spell_out(context, terms), spell_out(text, terms)
     return f"{context}\n{text}" if context else text
+
+
+def cable_terms(subject: str | None, texts: Iterable[str]) -> dict[str, str]:
+    """The acronyms a cable defines in its subject or paragraphs (:mod:`cableqa.acronyms`)."""
+    from .keywords import STOPWORDS
+
+    return glossary([subject or "", *texts], STOPWORDS)
 
 
 def citation(cable_id: str, para: str | None, ordinal: int, marking: str | None) -> str:

@@ -288,9 +288,10 @@ def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> 
                                   f"({','.join('?' * len(part))})", part).fetchall())
     rows, pending = [], []
     for cable, _, chunk_list in batch:
+        terms = chunking.cable_terms(cable.subject, (ch.text for ch in chunk_list))
         for ch in chunk_list:
             ctx = chunking.context(cable, ch.section)
-            embed_text = chunking.embedding_input(ctx, ch.text)
+            embed_text = chunking.embedding_input(ctx, ch.text, terms)
             tkey = text_key(embed_text)
             rows.append([chunk_int_id(ch.id, tkey), ch.id, cable.id, ch.ordinal, ch.window, ch.text, tkey,
                          reuse.get(tkey), ctx])
