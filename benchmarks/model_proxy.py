@@ -155,22 +155,17 @@ def main() -> None:
 
 def embed_texts(index, ids: list[int]) -> dict[int, str]:
     """Chunk id -> the text the index embedded for it (cable context, line break, paragraph)."""
-    from cableqa.chunks import cable_terms, embedding_input
+    from cableqa.chunks import embedding_input
+    from cableqa.store import defined_terms
 
-    texts: dict[int, str] = {}
-    terms: dict[str, dict[str, str]] = {}
+    rows = []
     for start in range(0, len(ids), 900):
         part = ids[start:start + 900]
-        rows = index.conn.execute(
+        rows += index.conn.execute(
             "SELECT c.id, c.cable_id, c.text, f.context FROM chunks c JOIN chunks_fts f ON f.rowid = c.id "
             f"WHERE c.id IN ({','.join('?' * len(part))})", part).fetchall()
-        for _, cable_id, _, _ in rows:
-            if cable_id not in terms:
-                subject, = index.conn.execute("SELECT subject FROM cables WHERE id = ?", (cable_id,)).fetchone()
-                terms[cable_id] = cable_terms(subject, (t for t, in index.conn.execute(
-                    "SELECT text FROM chunks WHERE cable_id = ?", (cable_id,))))
-        texts.update((cid, embedding_input(ctx, text, terms[cable_id])) for cid, cable_id, text, ctx in rows)
-    return texts
+    terms = defined_terms(index.conn, (r[1] for r in rows))
+    return {cid: embedding_input(ctx, text, terms.get(cable_id)) for cid, cable_id, text, ctx in rows}
 
 
 if __name__ == "__main__":

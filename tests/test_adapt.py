@@ -54,6 +54,18 @@ def test_pairs_skip_short_paragraphs_and_cables_with_too_few():
     assert all(p.query in p.passage for p in kept)  # keep=1: the sentence stays in
 
 
+def test_pairs_spell_out_the_cable_s_acronyms_in_the_passage_only():
+    data = [("C0", f"The Housing Board (HB) met the visiting delegation this week. {paragraph(0, p)} "
+                   "The HB chairman spoke at length to the press today.", "")
+            for p in range(4)]
+    pairs = make_pairs(data, 4, keep=1.0, terms={"C0": {"HB": "Housing Board"}})
+    assert len(pairs) == 4
+    for p in pairs:
+        assert "The Housing Board chairman" in p.passage and "HB chairman" not in p.passage
+        assert "Housing Board chairman" not in p.query  # the question side stays as written
+    assert all("HB chairman" in p.passage for p in make_pairs(data, 4, keep=1.0))  # no terms: as written
+
+
 @pytest.mark.slow
 def test_adapt_writes_a_model_that_reindexes_and_answers(tmp_path):
     def cableqa(*args, ok=True):

@@ -22,12 +22,12 @@ import random
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-from .chunks import cable_terms, embedding_input, sentences
+from .chunks import embedding_input, sentences
 from .embed import model_path, resolve_device
 
 META = "cableqa-adapt.json"
@@ -57,20 +57,19 @@ def _post_order(cable_id: str) -> tuple[str, int, int]:
 
 
 def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_cable: int = 4,
-               keep: float = 0.1, batch: int = 32, group: str = "cable") -> list[Pair]:
+               keep: float = 0.1, batch: int = 32, group: str = "cable",
+               terms: Mapping[str, dict[str, str]] | None = None) -> list[Pair]:
     """Up to ``n`` pairs from (cable id, paragraph text, cable context) rows, ``per_cable``
     paragraphs from each cable in a row (the order :func:`train` batches them in).
     ``group="post"`` fills each batch of ``batch`` pairs with cables sent in a row by one post.
+    ``terms`` (cable id -> its acronyms, :func:`cableqa.store.defined_terms`) are spelled out in
+    the passages, as the index embeds them; the query sentences stay as written.
 
     A paragraph of three or more sentences gives one pair: a random sentence of at least
     eight words, and the rest of the paragraph (in ``keep`` of the pairs the sentence
     stays in, so that word overlap still counts for something)."""
     rng = random.Random(seed)
-    rows = list(rows)
-    texts: dict[str, list[str]] = {}
-    for cable_id, text, context in rows:
-        texts.setdefault(cable_id, [context]).append(text)
-    terms = {cable_id: cable_terms(ts[0], ts[1:]) for cable_id, ts in texts.items()}
+    terms = terms or {}
     by_cable: dict[str, list[Pair]] = {}
     for cable_id, text, context in rows:
         parts = sentences(text)
@@ -81,7 +80,7 @@ def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_
             continue
         rest = parts if rng.random() < keep else parts[:i] + parts[i + 1:]
         body = " ".join(rest)
-        passage = embedding_input(context, body, terms[cable_id])
+        passage = embedding_input(context, body, terms.get(cable_id))
         by_cable.setdefault(cable_id, []).append(Pair(cable_id, parts[i], passage))
     cables = sorted(c for c, ps in by_cable.items() if len(ps) >= per_cable)
     if group == "post":  # a post's reports of the same weeks are the hardest wrong answers

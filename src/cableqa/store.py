@@ -28,12 +28,14 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
+from itertools import groupby
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .cables import Cable
+from .chunks import cable_terms
 
 FORMAT_VERSION = 2  # 2: keywords.npz
 DB, VECTORS, KEYWORDS, MANIFEST = "index.sqlite", "vectors.faiss", "keywords.npz", "manifest.json"
@@ -224,6 +226,25 @@ def keyword_rows(conn: sqlite3.Connection, ids: Iterable[int] | None = None):
         part = ids[start:start + 900]
         yield from conn.execute(f"SELECT rowid, text, context FROM chunks_fts WHERE rowid IN "
                                 f"({','.join('?' * len(part))})", part)
+
+
+def defined_terms(conn: sqlite3.Connection, cable_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+    """Cable id -> the acronyms it defines, from its stored subject and chunks: what the indexer
+    spelled out when it embedded them (:func:`cableqa.chunks.cable_terms`)."""
+    sql = ("SELECT k.cable_id, c.subject, k.text FROM chunks k JOIN cables c ON c.id = k.cable_id {where} "
+           "ORDER BY k.cable_id, k.ordinal, k.window")
+    if cable_ids is None:
+        cursors = [conn.execute(sql.format(where=""))]
+    else:
+        ids = sorted(set(cable_ids))
+        cursors = (conn.execute(sql.format(where=f"WHERE k.cable_id IN ({','.join('?' * len(part))})"), part)
+                   for part in (ids[i:i + 900] for i in range(0, len(ids), 900)))
+    terms: dict[str, dict[str, str]] = {}
+    for cursor in cursors:
+        for cable_id, rows in groupby(cursor, key=lambda r: r[0]):
+            rows = list(rows)
+            terms[cable_id] = cable_terms(rows[0][1], (r[2] for r in rows))
+    return terms
 
 
 def write_manifest(gen: Path, meta: dict[str, str]) -> None:
