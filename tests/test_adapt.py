@@ -54,16 +54,14 @@ def test_pairs_skip_short_paragraphs_and_cables_with_too_few():
     assert all(p.query in p.passage for p in kept)  # keep=1: the sentence stays in
 
 
-def test_pairs_spell_out_the_cable_s_acronyms_in_the_passage_only():
+def test_pairs_keep_the_cable_s_acronyms_as_written():
+    # The index embeds "the Housing Board chairman"; training on that text measured worse (make_pairs).
     data = [("C0", f"The Housing Board (HB) met the visiting delegation this week. {paragraph(0, p)} "
                    "The HB chairman spoke at length to the press today.", "")
             for p in range(4)]
-    pairs = make_pairs(data, 4, keep=1.0, terms={"C0": {"HB": "Housing Board"}})
+    pairs = make_pairs(data, 4, keep=1.0)
     assert len(pairs) == 4
-    for p in pairs:
-        assert "The Housing Board chairman" in p.passage and "HB chairman" not in p.passage
-        assert "Housing Board chairman" not in p.query  # the question side stays as written
-    assert all("HB chairman" in p.passage for p in make_pairs(data, 4, keep=1.0))  # no terms: as written
+    assert all("The HB chairman" in p.passage and "Housing Board chairman" not in p.passage for p in pairs)
 
 
 @pytest.mark.slow

@@ -319,7 +319,7 @@ def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
     """
     from . import adapt as adapting
     from .index import Index
-    from .store import IndexError_, defined_terms
+    from .store import IndexError_
 
     s = _settings(index=index_path, device=device)
     # absolute: the index records this path as its model, and may be served from another folder
@@ -334,8 +334,7 @@ def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
         if Path(base).resolve() == out:  # its stored vectors would no longer match the queries' vectors
             raise click.ClickException(f"{out} is the model this index was built with; "
                                        "write the new model to another folder (--out)")
-        training = adapting.make_pairs(adapting.index_rows(index.conn), pairs, seed=seed, batch=batch, group=group,
-                                       terms=defined_terms(index.conn))
+        training = adapting.make_pairs(adapting.index_rows(index.conn), pairs, seed=seed, batch=batch, group=group)
     click.echo(f"{len(training)} pairs from {len({p.cable_id for p in training})} cables; base model {base}")
     with _progress(quiet, "batch", "adapting") as progress:
         try:
