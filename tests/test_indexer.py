@@ -221,6 +221,6 @@ def test_the_model_embeds_acronyms_spelled_out_and_the_excerpt_keeps_the_cable_s
     conn = Index(ix).conn
     texts = [r[0] for r in conn.execute("SELECT text FROM chunks ORDER BY ordinal")]
     assert texts[1].startswith("A contact said the HIB chairman")
-    # adapt and model_proxy read back the same terms the indexer spelled out
-    assert store.defined_terms(conn) == {"09TESTVILLE1": {"HIB": "Housing and Infrastructure Board"}}
-    assert store.defined_terms(conn, ["09TESTVILLE1", "NO-SUCH-CABLE"]) == store.defined_terms(conn)
+    # benchmarks/model_proxy.py reads back the same terms the indexer spelled out
+    assert store.defined_terms(conn, ["09TESTVILLE1", "NO-SUCH-CABLE"]) == {
+        "09TESTVILLE1": {"HIB": "Housing and Infrastructure Board"}}

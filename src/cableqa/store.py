@@ -228,17 +228,14 @@ def keyword_rows(conn: sqlite3.Connection, ids: Iterable[int] | None = None):
                                 f"({','.join('?' * len(part))})", part)
 
 
-def defined_terms(conn: sqlite3.Connection, cable_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+def defined_terms(conn: sqlite3.Connection, cable_ids: Iterable[str]) -> dict[str, dict[str, str]]:
     """Cable id -> the acronyms it defines, from its stored subject and chunks: what the indexer
     spelled out when it embedded them (:func:`cableqa.chunks.cable_terms`)."""
-    sql = ("SELECT k.cable_id, c.subject, k.text FROM chunks k JOIN cables c ON c.id = k.cable_id {where} "
-           "ORDER BY k.cable_id, k.ordinal, k.window")
-    if cable_ids is None:
-        cursors = [conn.execute(sql.format(where=""))]
-    else:
-        ids = sorted(set(cable_ids))
-        cursors = (conn.execute(sql.format(where=f"WHERE k.cable_id IN ({','.join('?' * len(part))})"), part)
-                   for part in (ids[i:i + 900] for i in range(0, len(ids), 900)))
+    ids = sorted(set(cable_ids))
+    cursors = (conn.execute("SELECT k.cable_id, c.subject, k.text FROM chunks k JOIN cables c ON c.id = k.cable_id "
+                            f"WHERE k.cable_id IN ({','.join('?' * len(part))}) ORDER BY k.cable_id, k.ordinal, "
+                            "k.window", part)
+               for part in (ids[i:i + 900] for i in range(0, len(ids), 900)))
     terms: dict[str, dict[str, str]] = {}
     for cursor in cursors:
         for cable_id, rows in groupby(cursor, key=lambda r: r[0]):
