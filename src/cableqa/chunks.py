@@ -24,7 +24,7 @@ from .acronyms import glossary, spell_out
 from .cables import Cable
 from .keywords import STOPWORDS
 
-VERSION = "8"  # of layout + chunking (8: acronyms a cable defines are spelled out in the embedded text; 2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header): a change re-chunks every cable (vectors of unchanged texts are kept)
+VERSION = "8"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header; 8: acronyms a cable defines are spelled out in the embedded text): a change re-chunks every cable (vectors of unchanged texts are kept)
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's input window, in word pieces
 OVERLAP_TOKENS = 48
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")

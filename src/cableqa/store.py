@@ -28,8 +28,8 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
-from itertools import groupby
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
