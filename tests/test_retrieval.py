@@ -1,6 +1,6 @@
 """Known answers for the retrieval priors' text tests (no model, no index)."""
 
-from cableqa.retrieval import names_in, new_topic
+from cableqa.retrieval import asked_clause, names_in, new_topic
 
 ALMATY = ("Who did Kazakhstan's Security Council Secretary suspect of planning post-election violence? "
           "Utemuratov told the Ambassador that the opposition planned provocations in Almaty.")
@@ -39,3 +39,20 @@ def test_countries_named_by_name_people_and_phrase():
     assert named_in("Austrian or Australian troops? Nigerian or Nigerien?") == {"AU", "AS", "NI", "NG"}
     assert named_in("The Bolivarian revolution's children in Chile") == {"CI"}  # not Bolivia; "children" is no Chile
     assert named_in("What did the US ambassador tell the minister?") == set()  # every cable is about the US
+
+
+def test_asked_clause_follows_a_lead_that_sets_the_scene():
+    assert asked_clause("After Sudanese officials promised stricter review in 1991, what changed in how the "
+                        "security services held detainees?") == "what changed in how the security services held detainees?"
+    assert asked_clause("According to a contact of the embassy in Tripoli, how has the committee become a vehicle "
+                        "for graft?") == "how has the committee become a vehicle for graft?"
+    assert asked_clause("When Saleh suggested in April 2003 that US staff leave the Sheraton, did he point to a "
+                        "threat?") == "did he point to a threat?"
+
+
+def test_asked_clause_is_none_without_a_scene():
+    assert asked_clause("Why did the EU refuse to send observers to the August 2004 referendum?") is None
+    assert asked_clause("In November 2004, what did Chavez say was the main enemy?") is None  # a time: the time prior's
+    assert asked_clause("On April 10, 2004, where did the crowds converge?") is None
+    assert asked_clause("What explanation, attributed to NIF sources, did some give for the release?") is None
+    assert asked_clause("What did he say, and why?") is None

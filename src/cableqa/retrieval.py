@@ -15,6 +15,10 @@ measured on ../shared/eval/dev.jsonl (see benchmarks/retrieval.py):
   (unless the question names something new and points nowhere back);
 * place: a question that names a country ("Slovakia's", "Swedish") favours
   cables tagged with it, or sent from a post whose cables usually are;
+* the asking clause: a question that first sets the scene ("After officials
+  promised stricter review in 1991, what changed in how detainees were
+  held?") is also ranked by its asking clause alone, since the answer says
+  what is asked and its cable tells the scene elsewhere;
 * answer type: a who-question favours paragraphs that name people;
 * substance: a paragraph of a few words (a handling caveat, "CONFIDENTIAL -
   ENTIRE TEXT.", a classification reason) rarely answers anything, yet its
@@ -23,6 +27,7 @@ measured on ../shared/eval/dev.jsonl (see benchmarks/retrieval.py):
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -52,6 +57,7 @@ class Tuning:
     date_weight: float = 1.0  # for cables dated when the question says
     country_weight: float = 0.5  # for cables about the country the question names
     who_weight: float = 0.5  # for naming people, on who-questions
+    ask_weight: float = 0.5  # the asking clause's own ranking, after a scene-setting lead
     short_words: int = 8  # a paragraph of fewer words than this ...
     short_share: float = 0.5  # ... keeps this share of its score
     expand_cables: int = 8  # every paragraph of this many best cables (and the earlier turns') joins the pool
@@ -66,6 +72,13 @@ _WORDS = re.compile(r"[A-Za-z]{3,}")
 _BACK = re.compile(r"^\W*(?:and|but|also|so)\b|\b(?:he|she|him|his|her|hers|they|them|their|theirs|it|its|this|"
                    r"that|these|those|such|same|other|new)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<=\s)[A-Z][A-Za-z'-]{2,}")
+# a lead up to the first comma that a question or auxiliary word follows, then the asking clause
+_LEAD_ASK = re.compile(r"^([^,]+(?:,[^,]+)*?),\s+((?:what|why|how|who|whom|whose|which|when|where|did|does|do|is|"
+                       r"are|was|were|has|have|had|can|could|would|should)\b.+)$", re.IGNORECASE)
+_ASKS = re.compile(r"^\W*(?:what|why|how|who|whom|whose|which|where)\b", re.IGNORECASE)
+_TIME_WORDS = re.compile(r"\b(?:in|on|at|during|by|since|early|mid|late|the|of|and|spring|summer|autumn|fall|"
+                         r"winter|\d+(?:st|nd|rd|th)?|" + "|".join(m for m in calendar.month_name if m) + r")\b",
+                         re.IGNORECASE)
 
 
 def _stems(text: str, words: re.Pattern = _WORDS) -> set[str]:
@@ -80,6 +93,17 @@ def names_in(text: str, question: str, known: Callable[[str], bool]) -> int:
     mixed = any(c.islower() for c in text)
     return len({w.lower() for w in _WORDS.findall(text)
                 if (not mixed or w[0].isupper()) and w.lower()[:5] not in asked and not known(w.lower())})
+
+
+def asked_clause(question: str) -> str | None:
+    """The clause that asks, after a lead that sets the scene: "After X promised Y, what changed?"
+    -> "what changed?".  None when there is no such lead, when the lead is itself the question
+    ("What reason, given by X, did ...?"), or when it only names a time ("In May 2004, what ..."),
+    which the time prior reads."""
+    m = _LEAD_ASK.match(question.strip())
+    if not m or _ASKS.match(m[1]) or len(_TIME_WORDS.sub(" ", m[1]).replace(",", " ").split()) < 3:
+        return None
+    return m[2]
 
 
 def new_topic(question: str, conversation: Callable[[], str]) -> bool:
@@ -149,9 +173,10 @@ class Retriever:
                 for cid, origin, tags in rows}
 
     # -- fused ---------------------------------------------------------------------
-    def _score(self, question: str, allowed: list[int] | None, extra_cables: Sequence[str] = ()
-               ) -> tuple[dict[int, float], dict[str, float]]:
-        """Chunk scores, and cable scores (their best chunk's fused score) for one question."""
+    def _score(self, question: str, allowed: list[int] | None, extra_cables: Sequence[str] = (),
+               asking: bool = True) -> tuple[dict[int, float], dict[str, float]]:
+        """Chunk scores, and cable scores (their best chunk's fused score) for one question
+        (``asking``: rank by its asking clause too; not for the earlier turns run together)."""
         t = self.tuning
         qvec = self.embedder.encode_query(question)
         stage1 = _rrf([(self.dense(qvec, allowed, t.dense_k), t.w_dense),
@@ -163,8 +188,11 @@ class Retriever:
         cables += [c for c in extra_cables if c not in cables]
         pool = set(stage1) | {r[0] for r in self._rows("SELECT id FROM chunks WHERE cable_id IN ({marks})", cables)}
         pool = sorted(pool if allowed is None else pool & set(allowed))  # filters can be finer than a cable
-        scores = _rrf([(self.exact(qvec, pool), t.w_dense),
-                       (self.keyword(question, pool, len(pool)), t.w_keyword)], t.rrf_k)
+        rankings = [(self.exact(qvec, pool), t.w_dense), (self.keyword(question, pool, len(pool)), t.w_keyword)]
+        ask = asked_clause(question) if asking and t.ask_weight else None
+        if ask:
+            rankings.append((self.exact(self.embedder.encode_query(ask), pool), t.ask_weight))
+        scores = _rrf(rankings, t.rrf_k)
         place = self._places(pool)
         best: dict[str, float] = {}
         for cid, s in scores.items():
@@ -216,7 +244,7 @@ class Retriever:
         earlier = " ".join(h for h in history if h and h.strip())
         if not earlier or not t.history_weight:
             return self._score(question, allowed)[0]
-        before, prior = self._score(earlier, allowed)
+        before, prior = self._score(earlier, allowed, asking=False)
         prior_cables = sorted(prior, key=lambda c: -prior[c])
 
         def conversation() -> str:  # the earlier turns and the text of the cable they found best
