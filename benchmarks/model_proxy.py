@@ -156,14 +156,10 @@ def main() -> None:
 def embed_texts(index, ids: list[int]) -> dict[int, str]:
     """Chunk id -> the text the index embedded for it (cable context, line break, paragraph)."""
     from cableqa.chunks import embedding_input
-    from cableqa.store import defined_terms
+    from cableqa.store import defined_terms, select_in
 
-    rows = []
-    for start in range(0, len(ids), 900):
-        part = ids[start:start + 900]
-        rows += index.conn.execute(
-            "SELECT c.id, c.cable_id, c.text, f.context FROM chunks c JOIN chunks_fts f ON f.rowid = c.id "
-            f"WHERE c.id IN ({','.join('?' * len(part))})", part).fetchall()
+    rows = list(select_in(index.conn, "SELECT c.id, c.cable_id, c.text, f.context FROM chunks c "
+                                      "JOIN chunks_fts f ON f.rowid = c.id WHERE c.id IN ({marks})", ids))
     terms = defined_terms(index.conn, (r[1] for r in rows))
     return {cid: embedding_input(ctx, text, terms.get(cable_id)) for cid, cable_id, text, ctx in rows}
 

@@ -90,17 +90,12 @@ class Index:
 
     # -- lookups -----------------------------------------------------------
     def chunk_rows(self, ids: list[int]) -> dict[int, sqlite3.Row]:
-        out: dict[int, sqlite3.Row] = {}
-        for start in range(0, len(ids), 900):
-            part = ids[start:start + 900]
-            for row in self.conn.execute(
-                    "SELECT c.id, c.key, c.cable_id, c.ordinal, c.window, c.text, "
-                    "p.para, p.marking, p.section, p.text AS para_text, "
-                    "k.origin, k.created, k.classification, k.subject, k.tags "
-                    "FROM chunks c JOIN paragraphs p ON p.cable_id = c.cable_id AND p.ordinal = c.ordinal "
-                    f"JOIN cables k ON k.id = c.cable_id WHERE c.id IN ({','.join('?' * len(part))})", part):
-                out[row["id"]] = row
-        return out
+        return {row["id"]: row for row in store.select_in(
+            self.conn, "SELECT c.id, c.key, c.cable_id, c.ordinal, c.window, c.text, "
+                       "p.para, p.marking, p.section, p.text AS para_text, "
+                       "k.origin, k.created, k.classification, k.subject, k.tags "
+                       "FROM chunks c JOIN paragraphs p ON p.cable_id = c.cable_id AND p.ordinal = c.ordinal "
+                       "JOIN cables k ON k.id = c.cable_id WHERE c.id IN ({marks})", ids)}
 
     @cached_property
     def homes(self) -> dict[str, str]:

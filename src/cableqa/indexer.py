@@ -280,12 +280,8 @@ def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> 
     """Embed what is new in ``batch`` (reusing vectors of unchanged texts) and commit it."""
     import numpy as np
 
-    ids = [cable.id for cable, _, _ in batch]
-    reuse: dict[str, bytes] = {}
-    for start in range(0, len(ids), 900):
-        part = ids[start:start + 900]
-        reuse.update(conn.execute(f"SELECT text_key, vector FROM chunks WHERE cable_id IN "
-                                  f"({','.join('?' * len(part))})", part).fetchall())
+    reuse: dict[str, bytes] = dict(store.select_in(conn, "SELECT text_key, vector FROM chunks WHERE cable_id IN "
+                                                         "({marks})", [cable.id for cable, _, _ in batch]))
     rows, pending = [], []
     for cable, _, chunk_list in batch:
         terms = chunking.cable_terms(cable.subject, (ch.text for ch in chunk_list))

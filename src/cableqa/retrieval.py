@@ -38,6 +38,7 @@ import numpy as np
 from . import countries, vectors
 from .filters import mentioned_period
 from .index import Index
+from .store import select_in
 
 EXACT_MAX = 50_000  # filtered subsets up to this many chunks are searched exactly
 
@@ -154,11 +155,7 @@ class Retriever:
 
     # -- lookups -------------------------------------------------------------------
     def _rows(self, sql: str, ids: list, extra: Sequence = ()) -> list[tuple]:
-        out: list[tuple] = []
-        for start in range(0, len(ids), 900):
-            part = ids[start:start + 900]
-            out += self.index.conn.execute(sql.format(marks=",".join("?" * len(part))), [*part, *extra]).fetchall()
-        return out
+        return list(select_in(self.index.conn, sql, ids, extra))
 
     def _places(self, ids: list[int]) -> dict[int, tuple[str, int]]:
         """Chunk id -> (cable id, paragraph ordinal)."""

@@ -26,7 +26,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import groupby
@@ -38,6 +38,7 @@ from .cables import Cable
 from .chunks import cable_terms
 
 FORMAT_VERSION = 2  # 2: keywords.npz
+SQL_VARS = 900  # ids bound per statement: under SQLite's 999-variable limit of older builds
 DB, VECTORS, KEYWORDS, MANIFEST = "index.sqlite", "vectors.faiss", "keywords.npz", "manifest.json"
 CURRENT, LOCK = "CURRENT", "lock"
 REBUILD_HINT = "cableqa index --rebuild SOURCES"
@@ -115,27 +116,34 @@ def cable_from_row(r: sqlite3.Row) -> Cable:
                  body=r["body"], source=r["source"])
 
 
+def select_in(conn: sqlite3.Connection, sql: str, ids: Iterable, extra: Sequence = ()) -> Iterator[tuple]:
+    """The rows of ``sql`` for ``ids``, bound where ``sql`` says ``IN ({marks})`` (then ``extra``),
+    in as many statements as SQLite's variable limit needs."""
+    ids = list(ids)
+    for start in range(0, len(ids), SQL_VARS):
+        part = ids[start:start + SQL_VARS]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(part))), [*part, *extra])
+
+
 def vectors_of(conn: sqlite3.Connection, ids: Iterable[int] | None = None, dim: int = 0):
     """(ids, vectors) of all chunks, or of ``ids``, read from SQLite into one preallocated array."""
     if ids is None:
         n = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        batches = [conn.execute("SELECT id, vector FROM chunks ORDER BY id")]
+        rows = conn.execute("SELECT id, vector FROM chunks ORDER BY id")
     else:
         ids = list(ids)
         n = len(ids)
-        batches = (conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
-                   for part in (ids[i:i + 900] for i in range(0, len(ids), 900)))
+        rows = select_in(conn, "SELECT id, vector FROM chunks WHERE id IN ({marks})", ids)
     out_ids = np.empty(n, dtype=np.int64)
     vecs: np.ndarray | None = np.empty((n, dim), dtype=np.float32) if dim else None
     i = 0
-    for cursor in batches:
-        for cid, blob in cursor:
-            v = np.frombuffer(blob, dtype=np.float32)
-            if vecs is None:
-                vecs = np.empty((n, len(v)), dtype=np.float32)
-            out_ids[i] = cid
-            vecs[i] = v
-            i += 1
+    for cid, blob in rows:
+        v = np.frombuffer(blob, dtype=np.float32)
+        if vecs is None:
+            vecs = np.empty((n, len(v)), dtype=np.float32)
+        out_ids[i] = cid
+        vecs[i] = v
+        i += 1
     if vecs is None:
         vecs = np.zeros((0, dim), dtype=np.float32)
     return out_ids[:i], vecs[:i]
@@ -221,26 +229,19 @@ def keyword_rows(conn: sqlite3.Connection, ids: Iterable[int] | None = None):
     if ids is None:
         yield from conn.execute("SELECT rowid, text, context FROM chunks_fts")
         return
-    ids = list(ids)
-    for start in range(0, len(ids), 900):
-        part = ids[start:start + 900]
-        yield from conn.execute(f"SELECT rowid, text, context FROM chunks_fts WHERE rowid IN "
-                                f"({','.join('?' * len(part))})", part)
+    yield from select_in(conn, "SELECT rowid, text, context FROM chunks_fts WHERE rowid IN ({marks})", ids)
 
 
 def defined_terms(conn: sqlite3.Connection, cable_ids: Iterable[str]) -> dict[str, dict[str, str]]:
     """Cable id -> the acronyms it defines, from its stored subject and chunks: what the indexer
     spelled out when it embedded them (:func:`cableqa.chunks.cable_terms`)."""
-    ids = sorted(set(cable_ids))
-    cursors = (conn.execute("SELECT k.cable_id, c.subject, k.text FROM chunks k JOIN cables c ON c.id = k.cable_id "
-                            f"WHERE k.cable_id IN ({','.join('?' * len(part))}) ORDER BY k.cable_id, k.ordinal, "
-                            "k.window", part)
-               for part in (ids[i:i + 900] for i in range(0, len(ids), 900)))
+    rows = select_in(conn, "SELECT k.cable_id, c.subject, k.text FROM chunks k JOIN cables c ON c.id = k.cable_id "
+                           "WHERE k.cable_id IN ({marks}) ORDER BY k.cable_id, k.ordinal, k.window",
+                     sorted(set(cable_ids)))  # sorted: each batch, and so each cable's rows, in one run
     terms: dict[str, dict[str, str]] = {}
-    for cursor in cursors:
-        for cable_id, rows in groupby(cursor, key=lambda r: r[0]):
-            rows = list(rows)
-            terms[cable_id] = cable_terms(rows[0][1], (r[2] for r in rows))
+    for cable_id, group in groupby(rows, key=lambda r: r[0]):
+        group = list(group)
+        terms[cable_id] = cable_terms(group[0][1], (r[2] for r in group))
     return terms
 
 
