@@ -74,9 +74,10 @@ _BACK = re.compile(r"^\W*(?:and|but|also|so)\b|\b(?:he|she|him|his|her|hers|they
                    r"that|these|those|such|same|other|new)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<=\s)[A-Z][A-Za-z'-]{2,}")
 # a lead up to the first comma that a question or auxiliary word follows, then the asking clause
-_LEAD_ASK = re.compile(r"^([^,]+(?:,[^,]+)*?),\s+((?:what|why|how|who|whom|whose|which|when|where|did|does|do|is|"
-                       r"are|was|were|has|have|had|can|could|would|should)\b.+)$", re.IGNORECASE)
-_ASKS = re.compile(r"^\W*(?:what|why|how|who|whom|whose|which|where)\b", re.IGNORECASE)
+_QUESTION = "what|why|how|who|whom|whose|which|where"  # not "when": it also opens a lead ("When X said Y, did ...?")
+_LEAD_ASK = re.compile(rf"^([^,]+(?:,[^,]+)*?),\s+((?:{_QUESTION}|when|did|does|do|is|are|was|were|has|have|had|can|"
+                       r"could|would|should)\b.+)$", re.IGNORECASE)
+_ASKS = re.compile(rf"^\W*(?:{_QUESTION})\b", re.IGNORECASE)
 _TIME_WORDS = re.compile(r"\b(?:in|on|at|during|by|since|early|mid|late|the|of|and|spring|summer|autumn|fall|"
                          r"winter|\d+(?:st|nd|rd|th)?|" + "|".join(m for m in calendar.month_name if m) + r")\b",
                          re.IGNORECASE)
@@ -130,6 +131,14 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.tuning = tuning
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, text: str) -> np.ndarray:
+        """The query vector of ``text``, embedded once per Retriever: a search that brings a named
+        cable first ranks the same question (and its asking clause) twice."""
+        if text not in self._vectors:
+            self._vectors[text] = self.embedder.encode_query(text)
+        return self._vectors[text]
 
     # -- single signals ----------------------------------------------------------
     def exact(self, qvec: np.ndarray, ids: list[int]) -> list[int]:
@@ -175,7 +184,7 @@ class Retriever:
         """Chunk scores, and cable scores (their best chunk's fused score) for one question
         (``asking``: rank by its asking clause too; not for the earlier turns run together)."""
         t = self.tuning
-        qvec = self.embedder.encode_query(question)
+        qvec = self.encode(question)
         stage1 = _rrf([(self.dense(qvec, allowed, t.dense_k), t.w_dense),
                        (self.keyword(question, allowed, t.keyword_k), t.w_keyword)], t.rrf_k)
         first: dict[str, float] = {}
@@ -188,7 +197,7 @@ class Retriever:
         rankings = [(self.exact(qvec, pool), t.w_dense), (self.keyword(question, pool, len(pool)), t.w_keyword)]
         ask = asked_clause(question) if asking and t.ask_weight else None
         if ask:
-            rankings.append((self.exact(self.embedder.encode_query(ask), pool), t.ask_weight))
+            rankings.append((self.exact(self.encode(ask), pool), t.ask_weight))
         scores = _rrf(rankings, t.rrf_k)
         place = self._places(pool)
         best: dict[str, float] = {}
@@ -231,7 +240,7 @@ class Retriever:
         """Chunk id -> score for ``question`` asked after the user turns ``history``."""
         t = self.tuning
         if t.mode == "dense":
-            return _rrf([(self.dense(self.embedder.encode_query(question), allowed, t.dense_k), 1.0)], t.rrf_k)
+            return _rrf([(self.dense(self.encode(question), allowed, t.dense_k), 1.0)], t.rrf_k)
         if t.mode == "keyword":
             return _rrf([(self.keyword(question, allowed, t.keyword_k), 1.0)], t.rrf_k)
         return self._substance(self._hybrid(question, history, allowed))
