@@ -13,6 +13,17 @@
     panel.setAttribute("role", "region");
     panel.setAttribute("aria-label", "Cable cited");
   }
+  // Gradio gives the empty chat's example buttons role="list", which needs "listitem" children (axe:
+  // aria-required-children, critical): a named group instead, each time the examples are drawn.
+  const chat = document.getElementById("cq-chat");
+  const groupExamples = () => chat.querySelectorAll('.examples[role="list"]').forEach((el) => {
+    el.setAttribute("role", "group");
+    el.setAttribute("aria-label", "Example questions");
+  });
+  if (chat) {
+    groupExamples();
+    new MutationObserver(groupExamples).observe(chat, {childList: true, subtree: true});
+  }
 
   // Scroll the panel `box` so that el is `margin` px below its top, without moving the window.
   const toTop = (box, el, margin) => {
