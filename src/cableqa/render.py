@@ -217,7 +217,8 @@ def cable_html(view: CableView, target: int | None = None) -> str:
                      'only its header.</div>')
     signature = f'<div class="cq-signature">{safe(view.signature)}</div>' if view.signature else ""
     return (f'<div class="cq-cable" data-cable="{html.escape(view.id, quote=True)}">'
-            f'<h2 class="cq-cable-id">{safe(view.id)}</h2><div class="cq-subject">{safe(view.subject)}</div>'
+            f'<div class="cq-cable-head"><h2 class="cq-cable-id">{safe(view.id)}</h2>'
+            f'<div class="cq-subject">{safe(view.subject)}</div></div>'
             f'<table class="cq-fields">{"".join(rows)}</table>{"".join(paras)}{signature}</div>')
 
 

@@ -64,7 +64,7 @@
     const panel = document.getElementById("cq-cable");  // the scrolling panel (page.css)
     if (!panel) return;
     const para = panel.querySelector(".cq-target");
-    const heading = panel.querySelector(".cq-cable-id");  // sticky: the paragraph goes just below it
+    const heading = panel.querySelector(".cq-cable-head");  // sticky: the paragraph goes just below it
     if (para) toTop(panel, para, (heading ? heading.offsetHeight : 0) + 12);
     else panel.scrollTop = 0;
     if (cq.reveal) inWindow(panel);
