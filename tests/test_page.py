@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT
-from test_browser import QUESTION, app, browser, embedder, workdir  # noqa: F401 (fixtures: one app per module)
+from test_browser import QUESTION, ask
+from test_browser import app, browser, embedder, workdir  # noqa: F401 (fixtures: one app for this module)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,16 +56,6 @@ def comes_into_sight(page, locator, timeout: float = 5000) -> None:
     page.wait_for_function(f"el => ({IN_SIGHT})(el)", arg=locator.element_handle(), timeout=timeout)
     page.wait_for_timeout(400)
     assert in_sight(locator)
-
-
-def ask(page, question: str):
-    """Type ``question`` where the focus is, press Enter, wait for its answer; the answer's element."""
-    answers = page.locator("#cq-chat .cq-answer")
-    before = answers.count()
-    page.fill("#cq-question textarea", question)
-    page.press("#cq-question textarea", "Enter")
-    page.wait_for_function(f"document.querySelectorAll('#cq-chat .cq-answer').length > {before}")
-    return answers.nth(before)
 
 
 def box(page, selector: str) -> dict:
