@@ -230,7 +230,7 @@ def test_answer_opens_the_top_citation_beside_it(chat):
     assert shown == f"{top.cable_id}#{top.ordinal}" and f'cq-target" id="cq-p-{top.ordinal}"' in cable
     first_link = re.search(r'href="#cable/([^"]+)"', messages[-1]["content"]).group(1)
     assert first_link == f"{top.cable_id}/{top.ordinal}"  # the cable of the answer's first citation
-    for nothing_new in ("?!", ""):  # a hint cites nothing: the cable shown stays
+    for nothing_new in ("?!", "", "cables from Atlantis about harbours"):  # nothing cited: the cable shown stays
         *_, cable, shown = chat.answer(nothing_new, messages, turns)
         assert cable == shown == {"__type__": "update"}
 

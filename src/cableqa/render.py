@@ -184,7 +184,8 @@ def answer_html(result: Result, answer: Answer | None) -> str:
 
 # -- the cable viewer --------------------------------------------------------------------
 
-EMPTY_CABLE = '<div class="cq-cable cq-empty">Click a citation to read the whole cable here.</div>'
+EMPTY_CABLE = ('<div class="cq-cable cq-empty">The cable an answer cites opens here, at the cited paragraph; '
+               'click any citation to read its cable.</div>')
 
 
 def _field_row(name: str, value: str) -> str:

@@ -166,8 +166,10 @@ class ChatUI:
         first excerpt's) at that paragraph, to show beside it; the cable stays as it was when nothing new
         was cited."""
         messages, box, new_turns, status = self.ask(question, messages, turns, *filters)
-        latest = new_turns[-1] if len(new_turns) > len(turns or ()) else None
-        top = latest and (latest.answer.hit if latest.answer else (latest.hits or (None,))[0])
+        top = None
+        if len(new_turns) > len(turns or ()):
+            latest = new_turns[-1]
+            top = latest.answer.hit if latest.answer else next(iter(latest.hits), None)
         cable, shown = self.open_cable(f"{top.cable_id}#{top.ordinal}") if top else (gr.skip(), gr.skip())
         return messages, box, new_turns, status, cable, shown
 
