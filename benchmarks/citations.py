@@ -39,6 +39,7 @@ _LEVELS = {"U": 0, "UNCLAS": 0, "SBU": 1, "LOU": 1, "FOUO": 1, "C": 2, "S": 3, "
 _MARK = r"\(\s*((?i:TS|S|C|U|SBU|LOU|FOUO|UNCLAS)(?:\s*(?://?|,)\s*[A-Za-z]+(?:\s[A-Za-z]+){0,3})*)\s*\)"
 # a printed paragraph start at a line start: "3. (C)", "12.(S/NF)", "4) (U)"; unmarked "5. The"
 _MARKED_START = re.compile(rf"^[ \t]*(\d{{1,3}})(?:\.|\)|(?=[ \t]))[ \t]*{_MARK}", re.MULTILINE)
+_MARK_FIRST_START = re.compile(rf"^[ \t]*{_MARK}[ \t]*(\d{{1,3}})\.", re.MULTILINE)  # "(SBU) 1. The ..."
 _PLAIN_START = re.compile(r"^[ \t]*(\d{1,3})\.[ \t]*(?=[A-Z\"])", re.MULTILINE)
 _INLINE_START = re.compile(rf"(?<=\s)(\d{{1,3}})\.\s{{0,3}}{_MARK}")  # in lines whose breaks were lost
 _ANY_MARK = re.compile(rf"(?:^|(?<=[.:;\"')]\s)|(?<=[.:;\"')]\s\s)){_MARK}\s+(?=[A-Z\"])", re.MULTILINE)  # opening a sentence
@@ -57,6 +58,7 @@ def printed_starts(body: str) -> list[tuple[int, int, str | None]]:
     """(offset, number, marking) of each paragraph start the body prints, in order: a marked
     "N. (C)" wherever it stands; an unmarked "N." where it continues the count."""
     marked = [(m.start(), int(m.group(1)), m.group(2)) for m in _MARKED_START.finditer(body)]
+    marked += [(m.start(), int(m.group(2)), m.group(1)) for m in _MARK_FIRST_START.finditer(body)]
     for line in re.finditer(r"[^\n]{1000,}", body):
         marked += [(line.start() + m.start(), int(m.group(1)), m.group(2))
                    for m in _INLINE_START.finditer(line.group())]
@@ -151,7 +153,9 @@ def audit_cable(cable, chunks, noise) -> dict:
         got = int(c.para.rstrip("'").split("'")[0]) if c.para else None
         number_ok = got == expected
         region = head[-1][0] if head else max(0, first - 16)
-        marks = [m.group(1) for m in _ANY_MARK.finditer(body, region, last_char + 1)]
+        span = body[region:last_char + 1]
+        marks = [m.group(1) for m in _ANY_MARK.finditer(body, region, last_char + 1)  # not list letters (A) (B) (C)
+                 if len(m.group(1)) > 1 or f"({chr(ord(m.group(1).upper()) - 1)})" not in span]
         marks += [s[2] for s in starts if region <= s[0] <= last_char and s[2]]
         text_level = max([level(m) for m in marks], default=-1)
         marking_ok = level(c.marking) == text_level

@@ -57,9 +57,10 @@ def lines_of(body: str) -> list[str]:
 
 def printed(number: str, body: str) -> bool:
     """At a line start, or inside a line whose breaks the release lost (layout.GLUED_LINE); "3'" (a
-    repeated number told apart) is printed as 3; "5 (SBU)" prints a number without a stop."""
+    repeated number told apart) is printed as 3; "5 (SBU)" prints a number without a stop, "(SBU) 1." the
+    marking first."""
     number = number.split("'")[0]
-    return any(re.match(rf"\s*{number}\s*(?:[.)]|\s\()", line) or len(line) >= layout.GLUED_LINE
+    return any(re.match(rf"\s*(?:\([A-Za-z/ ]{{1,30}}\)\s*)?{number}\s*(?:[.)]|\s\()", line) or len(line) >= layout.GLUED_LINE
                and re.search(rf"\s{number}\.\s*[(A-Z\"]", line) for line in lines_of(body))
 
 

@@ -37,6 +37,7 @@ _RULE = re.compile(r"^[-=_*]{3,}$")
 _NUMBERED = re.compile(
     r"^\s*(\d{1,3})(?:\.|\)(?=\s*\()|\s+(?=\([A-Za-z]))\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?=\s|$))?\s*"
 )
+_MARK_FIRST = re.compile(r"^\s*\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)\s*(\d{1,3})\.\s+(?=\S)")
 _MARKING = re.compile(r"^(?:TS|S|C|U|SBU|LOU|FOUO|UNCLAS|CONFIDENTIAL|SECRET)\b(?:\s*[/ ,-]+\s*[A-Z]+)*$",
                       re.IGNORECASE)
 # a marking that opens an unnumbered paragraph, "(C) The GoNZ ..." (checked against _MARKING)
@@ -61,6 +62,12 @@ MAX_GAP = 6  # a printed number may skip this many (redacted paragraphs) and sti
 
 _LEVELS = {"U": 0, "UNCLAS": 0, "UNCLASSIFIED": 0, "SBU": 1, "LOU": 1, "FOUO": 1,
            "C": 2, "CONFIDENTIAL": 2, "S": 3, "SECRET": 3, "TS": 4}
+
+
+def inner_markings(text: str) -> list[str]:
+    """Markings opening sentences inside ``text``; "(C)" after "(A)" and "(B)" is a list letter, not one."""
+    return [m for m in _INNER_MARKING.findall(text)
+            if len(m) > 1 or f"({chr(ord(m) - 1)})" not in text]
 
 
 def marking_level(marking: str | None) -> int:
@@ -115,6 +122,9 @@ def _blocks(lines: list[str]) -> list[list[str]]:
 
 
 def _numbered(line: str) -> tuple[int, str | None, str] | None:
+    first = _MARK_FIRST.match(line)  # "(SBU) 1. The coalition ...": the marking printed before the number
+    if first and _MARKING.match(first.group(1)):
+        return int(first.group(2)), first.group(1), line[first.end():]
     m = _NUMBERED.match(line)
     if not m:
         return None
@@ -146,8 +156,8 @@ def _join_lines(lines: list[str]) -> str:
 
 def _is_heading(block: list[str], next_block: list[str] | None) -> str | None:
     words = [ln for ln in block if not _RULE.match(ln)]
-    if any((n := _numbered(ln)) is not None and n[1] is not None for ln in words):
-        return None  # "1. (C) TITLE" between rules opens paragraph 1; it heads nothing else
+    if any(_numbered(ln) is not None for ln in words):
+        return None  # "1. (C) TITLE" or "1. SUMMARY" between rules opens paragraph 1; it heads nothing else
     if (len(words) != len(block) and 1 <= len(words) <= 2 and all(len(w) <= 80 for w in words)
             and next_block is not None and (len(next_block) > 1 or _numbered(next_block[0]) is not None)):
         return " ".join(words)
@@ -392,6 +402,7 @@ def parse(body: str) -> Layout:
             numbered_ok = found is not None and (
                 found[1] is not None  # a marked number always starts a paragraph, repeated or restarted too
                 or last_number < found[0] <= last_number + MAX_GAP or (last_number == 0 and found[0] <= MAX_GAP)
+                or found[0] == 1 and not section_used  # numbering restarting under a new heading
             ) and not (found[1] is None and marked_later.get(found[0], -1) > i)
             if numbered_ok:
                 number, marking, rest = found
@@ -421,7 +432,7 @@ def parse(body: str) -> Layout:
     for p in paragraphs:
         # a banner a stray line break split in two is whole again once the lines are joined
         text = cut_inline_banners(_paragraph_text(p["lines"], p["block_starts"]), noise).strip()
-        marking = highest([*p["markings"], *_INNER_MARKING.findall(text)])
+        marking = highest([*p["markings"], *inner_markings(text)])
         if text:
             out.append(Paragraph(ordinal=len(out) + 1, number=p["number"], marking=marking,
                                  text=text, section=p["section"], printed_marking=p["markings"][0]))

@@ -105,7 +105,7 @@ def strip_lines(lines: list[str], noise: list[str]) -> list[str]:
 # "FM AMEMBASSY ZAGREB", "TO SECSTATE WASHDC PRIORITY 9208", then the header fields repeated.
 _ROUTING_START = re.compile(r"^(?:ACTION\s+[A-Z0-9]+-\d\d\b|INFO\s+(?:[A-Z0-9]+-\d\d\s*){2,}$"
                             r"|[OPRZ]\s+\d{6}Z\s+[A-Z]{3}\s+\d{2}$)")
-_ROUTING_LINE = re.compile(r"^(?:(?:ACTION|INFO)\s+)?(?:[A-Z0-9]+-\d\d\s*)+$|^/\d{2,3}W$"
+_ROUTING_LINE = re.compile(r"^(?:(?:ACTION|INFO)\s+)?(?:[A-Z0-9]+-\d\d\s*)+(?:/\d{2,3}W)?$|^/\d{2,3}W$"
                            r"|^-{4,}[0-9A-F]{4,8}\s+\d{6}Z\s+/\d+$|^[OPRZ]\s+\d{6}Z\s+[A-Z]{3}\s+\d{2}$")
 _ADDRESS = re.compile(r"^(?:FM|TO|INFO)\s+[A-Z]|^(?:AMEMBASSY|AMCONSUL|USMISSION|USDEL|SECSTATE|SECDEF)\b"
                       r"|^[A-Z][A-Z .,/-]*\b(?:PRIORITY|IMMEDIATE|ROUTINE|NIACT)\b(?:\s+\d+)?$")
