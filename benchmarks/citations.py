@@ -155,7 +155,7 @@ def audit_cable(cable, chunks, noise) -> dict:
         region = head[-1][0] if head else max(0, first - 16)
         span = body[region:last_char + 1]
         marks = [m.group(1) for m in _ANY_MARK.finditer(body, region, last_char + 1)  # not list letters (A) (B) (C)
-                 if len(m.group(1)) > 1 or f"({chr(ord(m.group(1).upper()) - 1)})" not in span]
+                 if len(m.group(1)) > 1 or m.group(1).isupper() and f"({chr(ord(m.group(1)) - 1)})" not in span]
         marks += [s[2] for s in starts if region <= s[0] <= last_char and s[2]]
         text_level = max([level(m) for m in marks], default=-1)
         marking_ok = level(c.marking) == text_level
