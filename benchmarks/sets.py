@@ -21,7 +21,7 @@ import json
 import random
 from pathlib import Path
 
-from _common import DEV, Output, ms, percentile, table
+from _common import DEV, Output, answers, ms, open_searcher, percentile, table
 
 HERE = Path(__file__).resolve().parent
 VALIDATION = HERE / "validation.jsonl"
@@ -76,17 +76,10 @@ def main() -> None:
         print(f"wrote {args.split}")
         return
 
-    from cableqa.search import Searcher
-
     sets = question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation))
     out = Output("retrieval on the dev tune half, the dev check half and the validation set", args.out)
-    searcher = Searcher(args.index)
-    searcher.warm()
-    info = searcher.info()
-    out.print(f"index: {args.index}: {info['cables']} cables, {info['chunks']} chunks, {info['model']} "
-              f"({info['backend']}), FAISS {info['faiss']}; default search settings")
-    reports = {name: score(qs, lambda q: [h.to_json() for h in searcher.search(
-        q["q"], history=q.get("history") or (), k=10).hits]) for name, qs in sets.items()}
+    searcher = open_searcher(args.index, out, note="; default search settings")
+    reports = {name: score(qs, answers(searcher)) for name, qs in sets.items()}
 
     base = reports["dev-tune"].overall.row()["R@5"]
     rows = []
