@@ -132,7 +132,8 @@ def main() -> None:
             print(f"#{n} {cid}: skipped, no paragraph of {MIN_WORDS}+ words\n")
             continue
         if n >= args.start:
-            print(f"#{n} {cid} · {cable.origin} · {cable.created[:10]} · {cable.subject} · tags {' '.join(cable.tags)}")
+            tags = " ".join(cable.tags)
+            print(f"#{n} {cid} · {cable.origin} · {cable.created[:10]} · {cable.subject} · tags {tags}")
             for p in paragraphs:
                 print(f"  [{p.number}] {p.text}")
             print()
