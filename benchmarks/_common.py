@@ -101,6 +101,25 @@ def vm_kib(pid: int | str, field: str) -> int:
     raise KeyError(field)
 
 
+# -- searching -----------------------------------------------------------------------------
+
+def open_searcher(index, out: Output, note: str = ""):
+    """A warmed ``Searcher`` on ``index``, described on one line of ``out`` (plus ``note``)."""
+    from cableqa.search import Searcher
+
+    searcher = Searcher(index)
+    searcher.warm()
+    info = searcher.info()
+    out.print(f"index: {index}: {info['cables']} cables, {info['chunks']} chunks, {info['model']} "
+              f"({info['backend']}), FAISS {info['faiss']}{note}")
+    return searcher
+
+
+def answers(searcher) -> Callable[[dict], list[dict]]:
+    """The answer function ``cableqa.evaluate.score`` wants: a question's top 10 hits, with its history."""
+    return lambda q: [h.to_json() for h in searcher.search(q["q"], history=q.get("history") or (), k=10).hits]
+
+
 # -- timing --------------------------------------------------------------------------------
 
 class Stopwatch:

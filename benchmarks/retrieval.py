@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from _common import DEV, Output, ms, percentile, table
+from _common import DEV, Output, answers, ms, open_searcher, percentile, table
 
 STEPS = [  # (label, Tuning changes from the shipped defaults)
     ("keyword only: BM25 over paragraph + cable context", {"mode": "keyword"}),
@@ -47,20 +47,14 @@ def main() -> None:
 
     from cableqa.evaluate import load_questions, score
     from cableqa.retrieval import Tuning
-    from cableqa.search import Searcher
 
     out = Output("retrieval ablation (cableqa.retrieval), dev questions", args.out)
-    searcher = Searcher(args.index)
-    searcher.warm()
-    info = searcher.info()
-    out.print(f"index: {args.index}: {info['cables']} cables, {info['chunks']} chunks, {info['model']} "
-              f"({info['backend']}), FAISS {info['faiss']}")
+    searcher = open_searcher(args.index, out)
     questions = load_questions(args.questions)
     rows, reports = [], []
     for label, changes in STEPS:
         searcher.tuning = replace(Tuning(), **changes)
-        report = score(questions, lambda q: [h.to_json() for h in searcher.search(
-            q["q"], history=q.get("history") or (), k=10).hits])
+        report = score(questions, answers(searcher))
         reports.append((label, report))
         o = report.overall.row()
         rows.append([label, f"{o['R@1']:.3f}", f"{o['R@5']:.3f}", f"{o['R@10']:.3f}", f"{o['MRR@10']:.3f}",

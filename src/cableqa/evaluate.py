@@ -52,6 +52,7 @@ class Report:
     overall: Scores = field(default_factory=Scores)
     by_type: dict[str, Scores] = field(default_factory=dict)
     misses: list[dict] = field(default_factory=list)
+    ranks: list[dict] = field(default_factory=list)  # per question, in order: qid, type, rank, cable_rank
     latencies: list[float] = field(default_factory=list)
 
     def table(self, title: str = "") -> str:
@@ -105,6 +106,7 @@ def score(questions: Iterable[dict], answer: Callable[[dict], list[dict]]) -> Re
         cable_rank = next((i for i, h in enumerate(hits, 1) if h["cable_id"] == q.get("cable_id")), None)
         report.overall.add(rank, cable_rank)
         report.by_type.setdefault(q.get("type", "all"), Scores()).add(rank, cable_rank)
+        report.ranks.append({"qid": q.get("qid"), "type": q.get("type"), "rank": rank, "cable_rank": cable_rank})
         if rank is None or rank > 5:
             report.misses.append({"qid": q.get("qid"), "type": q.get("type"), "rank": rank,
                                   "cable_rank": cable_rank, "q": q["q"],

@@ -1,0 +1,106 @@
+"""Retrieval quality on three question sets: the dev tune half, the dev check half, the validation set.
+
+Question: does the default search score as well on questions nobody tuned it on as on the ones
+they did (issue 17)?  Baseline: the dev tune half, measured in the same run.  The dev questions
+(``../shared/eval/dev.jsonl``) are split once into a tune and a check half (``dev_split.json``,
+stratified by type, seeded); the validation set (``validation.jsonl``, frozen; see
+``validation.md``) comes from random cables that are no dev question's answer.
+
+Scored as ../shared/eval/README.md says (``cableqa.evaluate``).  ``--per-question`` adds one line
+per question (set, qid, type, rank of the answering paragraph, rank of its cable; "-" when not in
+the top 10), in a fixed order, so that the outputs of two runs compare line by line with ``diff``:
+
+    python benchmarks/sets.py --index /work/ix/sub-main [--per-question] [--out results/sets-subset.txt]
+    python benchmarks/sets.py --write-split    # how dev_split.json was made; it is frozen, do not rerun
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+from _common import DEV, Output, answers, ms, open_searcher, percentile, table
+
+HERE = Path(__file__).resolve().parent
+VALIDATION = HERE / "validation.jsonl"
+SPLIT = HERE / "dev_split.json"
+SPLIT_SEED = 17  # issue 17
+SETS = ("dev-tune", "dev-check", "validation")
+
+
+def split_dev(questions: list[dict], seed: int = SPLIT_SEED) -> dict[str, str]:
+    """qid -> "tune" or "check": within each type a seeded shuffle dealt alternately into the two
+    halves, the alternation running on across types so that odd-sized types even out overall."""
+    by_type: dict[str, list[str]] = {}
+    for q in questions:
+        by_type.setdefault(q["type"], []).append(q["qid"])
+    halves: dict[str, str] = {}
+    turn = 0
+    for kind in sorted(by_type):
+        qids = sorted(by_type[kind])
+        random.Random(f"{seed}:{kind}").shuffle(qids)
+        for qid in qids:
+            halves[qid] = ("tune", "check")[turn % 2]
+            turn += 1
+    return dict(sorted(halves.items()))
+
+
+def question_sets(dev: list[dict], split: dict[str, str], validation: list[dict]) -> dict[str, list[dict]]:
+    """The three sets by name; a dev question the split does not place raises ValueError naming it."""
+    missing = [q["qid"] for q in dev if split.get(q["qid"]) not in ("tune", "check")]
+    if missing:
+        raise ValueError(f"{SPLIT.name} places no half for {', '.join(missing[:5])}: the dev set changed?")
+    return {"dev-tune": [q for q in dev if split[q["qid"]] == "tune"],
+            "dev-check": [q for q in dev if split[q["qid"]] == "check"],
+            "validation": validation}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", default="/work/ix/sub", help="index directory")
+    parser.add_argument("--dev", default=str(DEV), help="dev questions (JSON Lines)")
+    parser.add_argument("--validation", default=str(VALIDATION), help="validation questions (JSON Lines)")
+    parser.add_argument("--split", default=str(SPLIT), help="dev qid -> tune/check (JSON)")
+    parser.add_argument("--per-question", action="store_true", help="also list each question's answer rank")
+    parser.add_argument("--write-split", action="store_true", help=f"write --split from --dev (seed {SPLIT_SEED})")
+    parser.add_argument("--out", help="also write the output to this file")
+    args = parser.parse_args()
+
+    from cableqa.evaluate import load_questions, score
+
+    dev = load_questions(args.dev)
+    if args.write_split:
+        Path(args.split).write_text(json.dumps(split_dev(dev), indent=1) + "\n")
+        print(f"wrote {args.split}")
+        return
+
+    sets = question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation))
+    out = Output("retrieval on the dev tune half, the dev check half and the validation set", args.out)
+    searcher = open_searcher(args.index, out, note="; default search settings")
+    reports = {name: score(qs, answers(searcher)) for name, qs in sets.items()}
+
+    base = reports["dev-tune"].overall.row()["R@5"]
+    rows = []
+    for name, report in reports.items():
+        o = report.overall.row()
+        rows.append([name, o["n"], f"{o['R@1']:.3f}", f"{o['R@5']:.3f}", f"{o['R@10']:.3f}", f"{o['MRR@10']:.3f}",
+                     f"{o['cableR@5']:.3f}", f"{o['R@5'] - base:+.3f}", ms(percentile(report.latencies, 50))])
+    out.print("", table(["set", "n", "R@1", "R@5", "R@10", "MRR@10", "cableR@5", "R@5 - tune", "p50 ms"], rows))
+    for name, report in reports.items():
+        out.print("", report.table(f"{name}, per question type:"))
+    for name, report in reports.items():
+        out.print("", f"{name}: questions whose evidence is not in the top 5 ({len(report.misses)}):")
+        for m in report.misses:
+            out.print(f"  {m['qid']} [{m['type']}] rank={m['rank']} cable_rank={m['cable_rank']}: {m['q'][:100]}")
+    if args.per_question:
+        out.print("", "per question (set qid type rank cable_rank):")
+        for name, report in reports.items():
+            for r in report.ranks:
+                out.print(f"{name} {r['qid']} {r['type']} {r['rank'] or '-'} {r['cable_rank'] or '-'}")
+    out.save()
+
+
+if __name__ == "__main__":
+    main()
