@@ -35,6 +35,7 @@ _SRC = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--src
 if _SRC:  # ahead of this checkout's src/ (which _common put first): audit another revision's chunker
     sys.path.insert(0, str(Path(_SRC).resolve()))
 
+# the audit's own reading of markings, deliberately not cableqa.markings': it checks the parser
 _LEVELS = {"U": 0, "UNCLAS": 0, "SBU": 1, "LOU": 1, "FOUO": 1, "C": 2, "S": 3, "TS": 4}
 _MARK = r"\(\s*((?i:TS|S|C|U|SBU|LOU|FOUO|UNCLAS)(?:\s*(?://?|,)\s*[A-Za-z]+(?:\s[A-Za-z]+){0,3})*)\s*\)"
 # a printed paragraph start at a line start: "3. (C)", "12.(S/NF)", "4) (U)"; unmarked "5. The"

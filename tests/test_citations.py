@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from cableqa import layout
+from cableqa import layout, markings
 from cableqa.cables import Cable
 from cableqa.chunks import chunk_cable, windows
 
@@ -64,7 +64,7 @@ def test_marking_goes_to_the_label_and_never_understates():
     assert layout.parse(one).paragraphs[0].text.startswith("The counselor")
     inner = HEADER + "1. (C) The minister spoke.  (S) He then named the source.\n"
     assert labels(inner) == [("1", "S")]
-    assert layout.marking_level("S/NF") > layout.marking_level("C") > layout.marking_level("SBU") > layout.marking_level("U")
+    assert markings.marking_level("S/NF") > markings.marking_level("C") > markings.marking_level("SBU") > markings.marking_level("U")
 
 
 def test_paragraph_glued_to_classified_by_is_recovered():

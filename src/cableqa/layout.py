@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from .header import field_of, glued, parse_fields, split_glued_header
+from .markings import MARKING, highest, inner_markings, lead_marking
 from .noise import DATED, cut_inline_banners, drop_routing, newlines, strip_lines
 
 _RULE = re.compile(r"^[-=_*]{3,}$")
@@ -39,13 +40,6 @@ _NUMBERED = re.compile(
     r"^\s*(\d{1,3})(?:\.|\)(?=\s*\()|\s+(?=\([A-Za-z]))\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?=\s|$|[A-Z][a-z]))?\s*"
 )
 _MARK_FIRST = re.compile(r"^\s*\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)\s*(\d{1,3})\.\s+(?=\S)")
-_MARKING = re.compile(r"^(?:TS|S|C|U|SBU|LOU|FOUO|UNCLAS|CONFIDENTIAL|SECRET)\b(?:\s*[/ ,-]+\s*[A-Z]+)*$",
-                      re.IGNORECASE)
-# a marking that opens an unnumbered paragraph, "(C) The GoNZ ..." (checked against _MARKING)
-_LEAD_MARKING = re.compile(r"^\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?:\s+(?=\S)|\s*$)")
-# a marking opening a sentence inside a paragraph's text, "... on Monday. (S) The minister ..."
-_INNER_MARKING = re.compile(r"(?:^|(?<=[.:;\"']\s)|(?<=[.:;\"']\s\s))\(((?:TS|S|C|U|SBU|LOU)(?://?[A-Z]+)*)\)\s+(?=[A-Z\"])",
-                            re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:--|-\s|\*\s|o\s|[A-Za-z]\.\s|\(?[a-zA-Z0-9]{1,2}\)\s)")
 _SIGNATURE = re.compile(r"^[A-Z][A-Za-z.'\-]*(?: [A-Z][A-Za-z.'\-]*){0,3}$")
 _SENTENCE_END = re.compile(r"[.!?:;\"')\]]$")
@@ -59,33 +53,6 @@ _MARKED_PROSE = re.compile(r"\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z
 _TRAILING_MARK = re.compile(r"(?<=[.)])\s+\(((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF))\)\s*$")  # "... (d). (S)"
 _INLINE_MARKED = re.compile(r"(?<=[.)])\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z])")
 MAX_GAP = 6  # a printed number may skip this many (redacted paragraphs) and still count
-
-
-_LEVELS = {"U": 0, "UNCLAS": 0, "UNCLASSIFIED": 0, "SBU": 1, "LOU": 1, "FOUO": 1,
-           "C": 2, "CONFIDENTIAL": 2, "S": 3, "SECRET": 3, "TS": 4}
-
-
-def inner_markings(text: str) -> list[str]:
-    """Markings opening sentences inside ``text``; "(C)" after "(A)" and "(B)" is a list letter, not one."""
-    return [m for m in _INNER_MARKING.findall(text)
-            if len(m) > 1 or f"({chr(ord(m) - 1)})" not in text]
-
-
-def marking_level(marking: str | None) -> int:
-    """How high a printed marking classifies: U 0, SBU/LOU/FOUO 1, C 2, S 3, TS 4 ("S/NF" is S); -1 for none."""
-    if not marking:
-        return -1
-    head = re.split(r"[/ ,-]", marking.strip().upper(), maxsplit=1)[0]
-    return _LEVELS.get(head, -1)
-
-
-def highest(markings) -> str | None:
-    """The marking of the highest level among ``markings`` (the first of equals), so a label never understates."""
-    best = None
-    for m in markings:
-        if m and marking_level(m) > marking_level(best):
-            best = m
-    return best
 
 
 @dataclass(frozen=True)
@@ -124,13 +91,13 @@ def _blocks(lines: list[str]) -> list[list[str]]:
 
 def _numbered(line: str) -> tuple[int, str | None, str] | None:
     first = _MARK_FIRST.match(line)  # "(SBU) 1. The coalition ...": the marking printed before the number
-    if first and _MARKING.match(first.group(1)):
+    if first and MARKING.match(first.group(1)):
         return int(first.group(2)), first.group(1), line[first.end():]
     m = _NUMBERED.match(line)
     if not m:
         return None
     marking = m.group(2)
-    if marking is not None and not _MARKING.match(marking.strip()):
+    if marking is not None and not MARKING.match(marking.strip()):
         return None
     if marking is None and not line.lstrip()[len(m.group(1)):].startswith((".", ")")):
         return None  # a number without a stop counts only before a marking
@@ -337,14 +304,6 @@ def _heads_numbered(content: list[list[str]], i: int) -> bool:
     return False
 
 
-def _lead_marking(lines: list[str]) -> tuple[str | None, list[str]]:
-    """An unnumbered paragraph printed as "(C) The GoNZ ...": its marking, and its lines without it."""
-    m = _LEAD_MARKING.match(lines[0]) if lines else None
-    if m is None or not _MARKING.match(m.group(1).strip()):
-        return None, lines
-    return m.group(1).strip(), [lines[0][m.end():], *lines[1:]]
-
-
 def _unique_numbers(paragraphs: list[dict]) -> None:
     """A number printed again (a repeat, or numbering restarting in a new section) is told apart by
     its earlier uses: "3'", "3''", then "3'3", so that no two paragraphs share a citation."""
@@ -414,11 +373,11 @@ def parse(body: str) -> Layout:
             elif paragraphs and section_used and (
                     last_number > 0 or len(" ".join(paragraphs[-1]["lines"]).split()) < 12):
                 # continuation of the current numbered paragraph (or of a too-short block)
-                paragraphs[-1]["markings"].append(_lead_marking(part)[0])  # the words keep it, the label rises
+                paragraphs[-1]["markings"].append(lead_marking(part)[0])  # the words keep it, the label rises
                 paragraphs[-1]["block_starts"].append(len(paragraphs[-1]["lines"]))
                 paragraphs[-1]["lines"].extend(part)
             else:
-                marking, part = _lead_marking(part)
+                marking, part = lead_marking(part)
                 if not "".join(part).strip():  # "(S)" alone on its line
                     pending = marking
                     continue
