@@ -203,7 +203,7 @@ class Ingest:
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
         self._progress = Progress()
-        self._indexed: dict[str, tuple[int, int]] = {}  # file -> (size, mtime_ns) when last indexed here
+        self._indexed: dict[str, tuple[int, int]] = {}  # file -> (size, mtime_ns) when queued here
         self._thread = threading.Thread(target=self._work, name="cableqa-ingest", daemon=True)
         self._thread.start()
 
@@ -213,11 +213,14 @@ class Ingest:
         """Queue a job; ``skip_seen`` drops sources unchanged since this worker indexed them
         (the watcher seeing a file an upload just indexed).  False when nothing was queued."""
         sources = [Path(s) for s in sources]
-        if skip_seen:
-            sources = [s for s in sources if self._stamp(s) is None or self._indexed.get(str(s.resolve()))
-                       != self._stamp(s)]
-        if not sources and not forget and not rejected:
-            return False
+        with self._lock:
+            if skip_seen:
+                sources = [s for s in sources if self._stamp(s) is None
+                           or self._indexed.get(str(s.resolve())) != self._stamp(s)]
+            if not sources and not forget and not rejected:
+                return False
+            # claimed now, so the watcher seeing a file this job will index queues no second job
+            self._indexed.update({str(s.resolve()): st for s in sources if (st := self._stamp(s)) is not None})
         job = Job(tuple(sources), what, tuple(str(Path(p).resolve()) for p in forget), prune, tuple(rejected))
         self._jobs.put(job)
         self._update(queued=self._jobs.qsize())
@@ -263,7 +266,6 @@ class Ingest:
     def _one(self, job: Job) -> None:
         from .store import IndexError_
 
-        stamps = {str(s.resolve()): self._stamp(s) for s in job.sources}
         with self._lock:
             self._progress = Progress(state="waiting" if job.sources or job.forget else "done", what=job.what,
                                       started=time.time(), queued=self._jobs.qsize(), problems=job.rejected)
@@ -285,10 +287,12 @@ class Ingest:
                               progress=progress, forget=job.forget)
         except (IndexError_, OSError, ValueError, RuntimeError) as exc:
             traceback.print_exc()
+            with self._lock:  # not indexed after all: the next sight of these files queues them again
+                for s in job.sources:
+                    self._indexed.pop(str(s.resolve()), None)
             self._update(state="failed", finished=time.time(), summary=f"indexing failed: {exc}",
                          problems=job.rejected + tuple(report.problems))
             return
-        self._indexed.update({k: v for k, v in stamps.items() if v is not None})
         self._update(state="done", finished=time.time(), summary=stats.summary(), published=stats.published,
                      problems=job.rejected + tuple(stats.problems), queued=self._jobs.qsize())
 

@@ -262,9 +262,8 @@ def build_app(handlers: ChatUI, desk: ui_corpus.Desk | None = None) -> gr.Blocks
         chat.clear(handlers.reset, outputs=[chat, turns, cable, files, target], api_name=False)
         demo.load(handlers.status, outputs=[status], api_name="status")
         # issue 18: conversations kept in the browser, upload and sources, each answer's cables at a glance
-        ui_corpus.attach(handlers.engine, desk, ask_triggers=[question.submit, ask_btn.click], question=question,
-                         chat=chat, turns=turns, filters=ui_corpus.FilterBoxes(origin, since, until, classification, tags),
-                         demo=demo)
+        ui_corpus.attach(handlers.engine, desk, chat=chat, turns=turns, demo=demo,
+                         filters=ui_corpus.FilterBoxes(origin, since, until, classification, tags))
     # the Engine takes one index request at a time anyway; a second slot lets an export run beside it
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo

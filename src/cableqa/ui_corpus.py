@@ -28,6 +28,7 @@ from .render import safe
 UPLOAD_TYPES = [".txt", ".text", ".csv", ".jsonl", ".ndjson", ".json", ".gz", ".xz"]
 REMOVED = ".removed"  # hidden: neither the readers nor the watcher look inside
 PROBLEMS_SHOWN = 50
+GLANCE_HINT = '<div class="cq-glance-note">Ask a question to see when and from where its cables came.</div>'
 CSS = """
 .cq-progress progress { width: 100%; height: 0.9em; }
 .cq-progress, .cq-sources, .cq-glance-note { font-size: 0.9em; }
@@ -207,15 +208,16 @@ class Glancer:
     def __init__(self, engine):
         self.engine = engine
 
-    def counts(self, question: str, turns, origin="", since="", until="", classification="", tags=""):
-        question = (question or "").strip()
+    def counts(self, turns, origin="", since="", until="", classification="", tags=""):
+        """Counts for the conversation's last question, as the filter boxes stand; None when none."""
+        turns = tuple(turns or ())
         try:
             flags = Filters.from_panel(origin, since, until, classification, tags)
         except ValueError:
-            flags = None
-        if not question or flags is None:
             return None
-        history = [t.question for t in turns or ()]
+        if not turns:
+            return None
+        question, history = turns[-1].question, [t.question for t in turns[:-1]]
 
         def run(s):
             hits = s.search(question, history=history, filters=flags, k=glance.PARAGRAPHS).hits
@@ -229,14 +231,15 @@ class Glancer:
             traceback.print_exc()
             return None
 
-    def show(self, question, turns, origin, since, until, classification, tags):
+    def show(self, turns, origin, since, until, classification, tags):
         """(chart data, post choices, tag choices, note) for the question just asked."""
         import pandas as pd
 
-        g = self.counts(question, turns, origin, since, until, classification, tags)
+        g = self.counts(turns, origin, since, until, classification, tags)
         if g is None or not g.cables:
             return (pd.DataFrame({"period": [], "cables": []}), gr.update(choices=[], value=None),
-                    gr.update(choices=[], value=None), '<div class="cq-glance-note">No matching cables to count.</div>')
+                    gr.update(choices=[], value=None), GLANCE_HINT if not turns else
+                    '<div class="cq-glance-note">No matching cables to count.</div>')
         frame = pd.DataFrame({"period": [p for p, _ in g.timeline], "cables": [n for _, n in g.timeline]})
         undated = f", {g.undated} undated" if g.undated else ""
         note = (f'<div class="cq-glance-note" data-cables="{g.cables}">The {g.cables} cables of the best '
@@ -284,8 +287,7 @@ def _open(store, conversation):
     return messages, turns, wanted, picker
 
 
-def attach(engine, desk: Desk | None, *, ask_triggers: Sequence, question, chat, turns, filters: FilterBoxes,
-           demo: gr.Blocks) -> None:
+def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo: gr.Blocks) -> None:
     """Add the sidebar, the glance row and their events to the Blocks being built (see the module doc)."""
     secret = conversations.secret_for(engine.searcher.path)
     store = gr.BrowserState(conversations.EMPTY, storage_key="cableqa-conversations", secret=secret)
@@ -320,8 +322,7 @@ def attach(engine, desk: Desk | None, *, ask_triggers: Sequence, question, chat,
             yes.click(desk.remove, inputs=[doomed], outputs=[confirm, progress], api_name=False)
             no.click(lambda: gr.update(visible=False), outputs=[confirm], api_name=False)
     with gr.Accordion("Matching cables at a glance", open=True, elem_id="cq-glance"):
-        note = gr.HTML('<div class="cq-glance-note">Ask a question to see when and from where its cables came.</div>',
-                       elem_id="cq-glance-note")
+        note = gr.HTML(GLANCE_HINT, elem_id="cq-glance-note")
         with gr.Row(equal_height=False):
             timeline = gr.BarPlot(None, x="period", y="cables", title="Matching cables over time", x_title="",
                                   y_title="cables", height=260, x_label_angle=-45, elem_id="cq-timeline", scale=3,
@@ -329,8 +330,9 @@ def attach(engine, desk: Desk | None, *, ask_triggers: Sequence, question, chat,
             posts = gr.Radio([], label="By post (pick one to filter)", elem_id="cq-posts", scale=1)
             tags = gr.Radio([], label="By TAGS (pick one to filter)", elem_id="cq-tags-facet", scale=1)
     glancer = Glancer(engine)
-    gr.on(list(ask_triggers), glancer.show, inputs=[question, turns, *filters.all()],
-          outputs=[timeline, posts, tags, note], api_name="glance", show_progress="hidden")
+    # after each answer (a new turn), and for a conversation reopened; the question box is cleared by then
+    turns.change(glancer.show, inputs=[turns, *filters.all()], outputs=[timeline, posts, tags, note],
+                 api_name="glance", show_progress="hidden")
     timeline.select(pick_period, outputs=[filters.since, filters.until, note], api_name=False)
     posts.input(pick_post, inputs=[posts], outputs=[filters.origin, note], api_name=False)
     tags.input(pick_tag, inputs=[tags], outputs=[filters.tags, note], api_name=False)

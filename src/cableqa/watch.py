@@ -106,7 +106,9 @@ class Watcher:
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event):
-                if event.event_type in ("opened", "closed_no_write"):
+                # reading raises no change; a folder "modified" is a file in it changing, which has its own event
+                if event.event_type in ("opened", "closed_no_write") or (event.is_directory
+                                                                         and event.event_type == "modified"):
                     return
                 watcher._seen(event.src_path, event.is_directory)
                 if getattr(event, "dest_path", ""):
