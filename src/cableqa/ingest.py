@@ -203,7 +203,7 @@ class Ingest:
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
         self._progress = Progress()
-        self._indexed: dict[str, tuple[int, int]] = {}  # file -> (size, mtime_ns) when queued here
+        self._indexed: dict[str, tuple[int, int] | None] = {}  # file -> (size, mtime_ns) when queued, None: forgotten
         self._thread = threading.Thread(target=self._work, name="cableqa-ingest", daemon=True)
         self._thread.start()
 
@@ -213,19 +213,21 @@ class Ingest:
         """Queue a job; ``skip_seen`` drops sources unchanged since this worker indexed them
         (the watcher seeing a file an upload just indexed).  False when nothing was queued."""
         sources = [Path(s) for s in sources]
+        forget = [str(Path(p).resolve()) for p in forget]
         with self._lock:
             if skip_seen:
                 sources = [s for s in sources if self._stamp(s) is None
                            or self._indexed.get(str(s.resolve())) != self._stamp(s)]
+                forget = [f for f in forget if self._indexed.get(f, 0) is not None]
             if not sources and not forget and not rejected:
                 return False
-            # claimed now, so the watcher seeing a file this job will index queues no second job
+            # claimed now, so the watcher seeing what this job handles queues no second job (None: forgotten)
             self._indexed.update({str(s.resolve()): st for s in sources if (st := self._stamp(s)) is not None})
-        job = Job(tuple(sources), what, tuple(str(Path(p).resolve()) for p in forget), prune, tuple(rejected))
-        self._jobs.put(job)
-        self._update(queued=self._jobs.qsize())
-        if not self.snapshot().busy:
-            self._update(state="queued", what=what)
+            self._indexed.update(dict.fromkeys(forget))
+            if not self._progress.busy:  # before the worker can take it: its own state then follows
+                self._progress = Progress(state="queued", what=what)
+            self._jobs.put(Job(tuple(sources), what, tuple(forget), prune, tuple(rejected)))
+            self._progress = replace(self._progress, queued=self._jobs.qsize())
         return True
 
     def snapshot(self) -> Progress:
