@@ -139,6 +139,26 @@ def test_ingest_reports_a_failed_run_and_goes_on(tmp_path):
     ingest.close()
 
 
+def test_time_left_from_the_chunks_per_cable_so_far():
+    from cableqa.ingest import Progress
+
+    p = Progress(state="embedding", cables_done=20, cables_total=100, chunks_done=200, chunks_per_cable=5.0,
+                 started=100.0)
+    assert p.chunks_expected == 500 and p.seconds_left(now=110.0) == pytest.approx(15.0)
+    assert Progress(state="reading").seconds_left() is None
+
+
+def test_upload_and_removal_need_a_login_beyond_loopback(tmp_path):
+    from cableqa.ui_corpus import Desk
+
+    desk = Desk(engine=None, corpus=tmp_path / "corpus", index=tmp_path / "ix", require_login=True)
+    temp = write_jsonl(tmp_path / "t.jsonl", records(1))
+    shown, cleared = desk.upload([str(temp)], request=None)
+    assert "Log in" in shown and cleared is None and not (tmp_path / "corpus").exists()
+    assert "Log in" in desk.remove(str(temp), request=None)[1] and temp.exists()
+    desk.close()
+
+
 # -- the watched folder -------------------------------------------------------------------
 
 class Clock:

@@ -145,6 +145,7 @@ class Progress:
     cables_done: int = 0
     cables_total: int = 0
     chunks_done: int = 0
+    chunks_per_cable: float = 0.0  # of the cables done so far
     started: float = 0.0
     finished: float = 0.0
     queued: int = 0  # jobs waiting behind this one
@@ -153,15 +154,21 @@ class Progress:
     published: str | None = None
 
     @property
+    def chunks_expected(self) -> int:
+        """Chunks this job will embed, estimated from the cables done so far."""
+        return max(self.chunks_done, round(self.chunks_per_cable * self.cables_total))
+
+    @property
     def busy(self) -> bool:
         return self.state not in ("idle", "done", "failed")
 
     def seconds_left(self, now: float | None = None) -> float | None:
-        """Time left at the rate of the cables embedded so far (None before the first batch)."""
-        if self.state != "embedding" or not self.cables_done or self.cables_total <= self.cables_done:
+        """Time left at the rate of the chunks embedded so far, the chunks still to do estimated from
+        the chunks per cable of the batches done (None before the first batch)."""
+        if self.state != "embedding" or not self.cables_done or not self.chunks_done:
             return None
         spent = (now or time.time()) - self.started
-        return spent / self.cables_done * (self.cables_total - self.cables_done)
+        return spent / self.chunks_done * (self.chunks_expected - self.chunks_done)
 
 
 @dataclass(frozen=True)
@@ -182,10 +189,13 @@ class _Counting:
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
-    def encode(self, texts, *args, **kwargs):
-        out = self._inner.encode(texts, *args, **kwargs)
-        self._count(len(texts))
-        return out
+    def encode(self, texts, progress=None, **kwargs):
+        def counted(n: int) -> None:  # per block of a batch: the page moves while a big batch is embedded
+            self._count(n)
+            if progress:
+                progress(n)
+
+        return self._inner.encode(texts, progress=counted, **kwargs)
 
 
 class Ingest:
@@ -282,7 +292,9 @@ class Ingest:
                 chunks_done=self.snapshot().chunks_done + n))
 
         def progress(done: int, total: int) -> None:
-            self._update(state="publishing" if done >= total else "embedding", cables_done=done, cables_total=total)
+            chunks = self.snapshot().chunks_done
+            self._update(state="publishing" if done >= total else "embedding", cables_done=done, cables_total=total,
+                         chunks_per_cable=chunks / done if done else 0.0)
 
         try:
             stats = self._run(list(job.sources), self.index, make, prune=job.prune, wait=True, report=report,

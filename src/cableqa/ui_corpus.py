@@ -77,7 +77,11 @@ class Desk:
 
     def _embedder_for(self, manifest: dict | None):
         """The model the chat already loaded when the index uses it (no second copy in memory)."""
-        mine = self.engine.with_searcher(lambda s: s.embedder)
+        def loaded(s):  # loaded under the engine's lock: two threads loading one model at once corrupt it
+            s.embedder.encode_query("warm up")
+            return s.embedder
+
+        mine = self.engine.with_searcher(loaded)
         if manifest is None or (mine.model, mine.backend) == (manifest.get("model"), manifest.get("backend")) \
                 or self._make_other is None:
             return mine
@@ -101,10 +105,10 @@ class Desk:
         head = {"queued": "Queued", "waiting": "Waiting for another index run", "reading": "Reading",
                 "embedding": "Indexing", "publishing": "Publishing", "done": "Done", "failed": "Failed"}[p.state]
         bar = ""
-        if p.state in ("embedding", "publishing") and p.cables_total:
-            bar = f'<progress max="{p.cables_total}" value="{p.cables_done}"></progress>'
+        if p.state in ("embedding", "publishing") and p.chunks_expected:
+            bar = f'<progress max="{p.chunks_expected}" value="{p.chunks_done}"></progress>'
         counts = f" · {p.cables_done:,}/{p.cables_total:,} cables · {p.chunks_done:,} chunks embedded" \
-            if p.cables_total else ""
+            if p.cables_total or p.chunks_done else ""
         left = p.seconds_left()
         eta = f" · about {left:.0f} s left" if left is not None else ""
         took = f" in {p.finished - p.started:.0f} s" if p.finished else ""
@@ -317,7 +321,7 @@ def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo
             timer.tick(desk.poll, inputs=[seen], outputs=[progress, sources, doomed, seen], show_progress="hidden",
                        api_name=False, concurrency_limit=None)
             upload.upload(desk.upload, inputs=[upload], outputs=[progress, upload], api_name="upload",
-                          concurrency_limit=None)
+                          concurrency_limit=None, show_progress="minimal")
             remove_btn.click(desk.ask_remove, inputs=[doomed], outputs=[confirm, question_html], api_name=False)
             yes.click(desk.remove, inputs=[doomed], outputs=[confirm, progress], api_name=False)
             no.click(lambda: gr.update(visible=False), outputs=[confirm], api_name=False)
