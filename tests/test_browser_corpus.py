@@ -18,7 +18,7 @@ from cableqa.cables import Report
 from cableqa.search import Searcher
 
 from conftest import SEED, SUBSET, need_shared
-from test_browser import browser, embedder, free_port, workdir  # noqa: F401 - fixtures shared with the chat tests
+from test_browser import ask, browser, embedder, free_port, workdir  # noqa: F401 - fixtures shared with the chat tests
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,15 +63,6 @@ def page(browser, site):  # noqa: F811
     page.wait_for_selector("#cq-status .cq-status")
     yield page
     context.close()
-
-
-def ask(page, question: str):
-    answers = page.locator("#cq-chat .cq-answer")
-    before = answers.count()
-    page.fill("#cq-question textarea", question)
-    page.press("#cq-question textarea", "Enter")
-    page.wait_for_function(f"document.querySelectorAll('#cq-chat .cq-answer').length > {before}", timeout=60_000)
-    return answers.nth(before)
 
 
 def wait_job(page, what: str, timeout: float = 240_000):

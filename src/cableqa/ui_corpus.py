@@ -249,7 +249,8 @@ class Glancer:
         note = (f'<div class="cq-glance-note" data-cables="{g.cables}">The {g.cables} cables of the best '
                 f"{glance.PARAGRAPHS} paragraphs, by {g.unit}{undated}. Drag across bars to ask only about those "
                 f"{g.unit}s; pick a post or a tag to filter the next question.</div>")
-        return (frame, gr.update(choices=[(f"{p} ({n})", p) for p, n in g.posts], value=None),
+        return (gr.BarPlot(frame, x_title=g.unit),
+                gr.update(choices=[(f"{p} ({n})", p) for p, n in g.posts], value=None),
                 gr.update(choices=[(f"{t} ({n})", t) for t, n in g.tags], value=None), note)
 
 
@@ -328,7 +329,7 @@ def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo
     with gr.Accordion("Matching cables at a glance", open=True, elem_id="cq-glance"):
         note = gr.HTML(GLANCE_HINT, elem_id="cq-glance-note")
         with gr.Row(equal_height=False):
-            timeline = gr.BarPlot(None, x="period", y="cables", title="Matching cables over time", x_title="",
+            timeline = gr.BarPlot(None, x="period", y="cables", title="Matching cables over time", x_title="month",
                                   y_title="cables", height=260, x_label_angle=-45, elem_id="cq-timeline", scale=3,
                                   sort="x", tooltip="axis")
             posts = gr.Radio([], label="By post (pick one to filter)", elem_id="cq-posts", scale=1)
