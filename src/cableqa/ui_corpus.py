@@ -35,6 +35,7 @@ CSS = """
 .cq-problems { margin: 0.3em 0; padding-left: 1.2em; max-height: 14em; overflow-y: auto; }
 .cq-problems li { margin: 0.15em 0; }
 .cq-where { font-family: ui-monospace, monospace; }
+.cq-sources { max-height: 22em; overflow-y: auto; }
 .cq-sources table { width: 100%; border-collapse: collapse; }
 .cq-sources td, .cq-sources th { text-align: left; padding: 0.1em 0.4em; border-bottom: 1px solid #ddd; }
 .cq-sources td.cq-n { text-align: right; }
