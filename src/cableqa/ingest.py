@@ -237,7 +237,8 @@ class Ingest:
             if not self._progress.busy:  # before the worker can take it: its own state then follows
                 self._progress = Progress(state="queued", what=what)
             self._jobs.put(Job(tuple(sources), what, tuple(forget), prune, tuple(rejected)))
-            self._progress = replace(self._progress, queued=self._jobs.qsize())
+            waiting = max(0, self._jobs.qsize() - (self._progress.state == "queued"))  # the job shown is not "more"
+            self._progress = replace(self._progress, queued=waiting)
         return True
 
     def snapshot(self) -> Progress:

@@ -39,6 +39,9 @@ CSS = """
 .cq-sources table { width: 100%; border-collapse: collapse; }
 .cq-sources td, .cq-sources th { text-align: left; padding: 0.1em 0.4em; border-bottom: 1px solid #ddd; }
 .cq-sources td.cq-n { text-align: right; }
+/* the panels refresh every second: no loading overlay or dimming over what they show */
+#cq-progress [data-testid="status-tracker"], #cq-sources [data-testid="status-tracker"] { display: none !important; }
+#cq-progress .pending, #cq-sources .pending { opacity: 1 !important; }
 """
 
 
@@ -108,8 +111,8 @@ class Desk:
         bar = ""
         if p.state in ("embedding", "publishing") and p.chunks_expected:
             bar = f'<progress max="{p.chunks_expected}" value="{p.chunks_done}"></progress>'
-        counts = f" · {p.cables_done:,}/{p.cables_total:,} cables · {p.chunks_done:,} chunks embedded" \
-            if p.cables_total or p.chunks_done else ""
+        counts = (f" · {p.cables_done:,}/{p.cables_total:,} cables" if p.cables_total else "") \
+            + (f" · {p.chunks_done:,} chunks embedded" if p.chunks_done else "")
         left = p.seconds_left()
         eta = f" · about {left:.0f} s left" if left is not None else ""
         took = f" in {p.finished - p.started:.0f} s" if p.finished else ""
@@ -323,7 +326,7 @@ def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo
             timer.tick(desk.poll, inputs=[seen], outputs=[progress, sources, doomed, seen], show_progress="hidden",
                        api_name=False, concurrency_limit=None)
             upload.upload(desk.upload, inputs=[upload], outputs=[progress, upload], api_name="upload",
-                          concurrency_limit=None, show_progress="minimal")
+                          concurrency_limit=None, show_progress="hidden")
             remove_btn.click(desk.ask_remove, inputs=[doomed], outputs=[confirm, question_html], api_name=False)
             yes.click(desk.remove, inputs=[doomed], outputs=[confirm, progress], api_name=False)
             no.click(lambda: gr.update(visible=False), outputs=[confirm], api_name=False)
