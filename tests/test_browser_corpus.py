@@ -61,6 +61,8 @@ def page(browser, site):  # noqa: F811
     page = context.new_page()
     page.goto(site["url"])
     page.wait_for_selector("#cq-status .cq-status")
+    page.get_by_role("button", name="Toggle Sidebar").click()  # conversations, upload, sources
+    page.locator("#cq-sidebar.open").wait_for()
     yield page
     context.close()
 
@@ -141,6 +143,7 @@ def test_upload_ask_chart_filters_and_reload(page, site, tmp_path):
     page.wait_for_selector("#cq-status .cq-status")
     page.wait_for_timeout(2000)
     assert page.locator("#cq-chat .cq-answer").count() == 0
+    page.get_by_role("button", name="Toggle Sidebar").click()
     page.locator("#cq-conversations input").click()
     page.get_by_role("option").filter(has_text=target["subject"][:30]).first.click()
     page.wait_for_function("document.querySelectorAll('#cq-chat .cq-answer').length == 2", timeout=30_000)

@@ -301,7 +301,8 @@ def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo
     secret = conversations.secret_for(engine.searcher.path)
     store = gr.BrowserState(conversations.EMPTY, storage_key="cableqa-conversations", secret=secret)
     conversation = gr.State("")
-    with gr.Sidebar(label="Conversations and corpus", open=True, width=340, elem_id="cq-sidebar"):
+    # closed at first: the chat and the cable keep the whole width of a laptop or a phone
+    with gr.Sidebar(label="Conversations and corpus", open=False, width=340, elem_id="cq-sidebar"):
         gr.Markdown("#### Conversations")
         earlier = gr.Dropdown([], value=None, label="Reopen an earlier conversation", elem_id="cq-conversations",
                               interactive=True)
