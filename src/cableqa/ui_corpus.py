@@ -28,6 +28,14 @@ from .render import safe
 UPLOAD_TYPES = [".txt", ".text", ".csv", ".jsonl", ".ndjson", ".json", ".gz", ".xz"]
 REMOVED = ".removed"  # hidden: neither the readers nor the watcher look inside
 PROBLEMS_SHOWN = 50
+# Vega draws the chart's drag-to-select area as an svg shape with no text: it is a pointer gesture's
+# surface, not content, so it is hidden from screen readers (the note above the chart says what it does)
+BRUSH_JS = """() => {
+  const hide = () => document.querySelectorAll('#cq-timeline [class*="brush"]').forEach(
+    (el) => el.setAttribute("aria-hidden", "true"));
+  new MutationObserver(hide).observe(document.body, {childList: true, subtree: true});
+  hide();
+}"""
 GLANCE_HINT = '<div class="cq-glance-note">Ask a question to see when and from where its cables came.</div>'
 CSS = """
 .cq-progress progress { width: 100%; height: 0.9em; }
@@ -245,7 +253,8 @@ class Glancer:
 
         g = self.counts(turns, origin, since, until, classification, tags)
         if g is None or not g.cables:
-            return (pd.DataFrame({"period": [], "cables": []}), gr.update(choices=[], value=None),
+            return (gr.BarPlot(pd.DataFrame({"period": [], "cables": []}), visible=False),
+                    gr.update(choices=[], value=None),
                     gr.update(choices=[], value=None), GLANCE_HINT if not turns else
                     '<div class="cq-glance-note">No matching cables to count.</div>')
         frame = pd.DataFrame({"period": [p for p, _ in g.timeline], "cables": [n for _, n in g.timeline]})
@@ -253,7 +262,7 @@ class Glancer:
         note = (f'<div class="cq-glance-note" data-cables="{g.cables}">The {g.cables} cables of the best '
                 f"{glance.PARAGRAPHS} paragraphs, by {g.unit}{undated}. Drag across bars to ask only about those "
                 f"{g.unit}s; pick a post or a tag to filter the next question.</div>")
-        return (gr.BarPlot(frame, x_title=g.unit),
+        return (gr.BarPlot(frame, x_title=g.unit, visible=True),
                 gr.update(choices=[(f"{p} ({n})", p) for p, n in g.posts], value=None),
                 gr.update(choices=[(f"{t} ({n})", t) for t, n in g.tags], value=None), note)
 
@@ -334,8 +343,9 @@ def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo
     with gr.Accordion("Matching cables at a glance", open=True, elem_id="cq-glance"):
         note = gr.HTML(GLANCE_HINT, elem_id="cq-glance-note")
         with gr.Row(equal_height=False):
+            # hidden until an answer has cables to count (an empty plot is an unlabelled placeholder)
             timeline = gr.BarPlot(None, x="period", y="cables", title="Matching cables over time", x_title="month",
-                                  y_title="cables", height=260, x_label_angle=-45, elem_id="cq-timeline", scale=3,
+                                  y_title="cables", height=260, visible=False, x_label_angle=-45, elem_id="cq-timeline", scale=3,
                                   sort="x", tooltip="axis")
             posts = gr.Radio([], label="By post (pick one to filter)", elem_id="cq-posts", scale=1)
             tags = gr.Radio([], label="By TAGS (pick one to filter)", elem_id="cq-tags-facet", scale=1)
@@ -350,3 +360,4 @@ def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo
                 api_name=False, show_progress="hidden")
     earlier.input(_open, inputs=[store, earlier], outputs=[chat, turns, conversation, earlier], api_name=False)
     demo.load(lambda s: _open(s, ""), inputs=[store], outputs=[chat, turns, conversation, earlier], api_name=False)
+    demo.load(None, js=BRUSH_JS)
