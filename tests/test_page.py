@@ -177,6 +177,8 @@ def test_no_serious_accessibility_violation(page, scheme):
     assert axe_violations(page) == []  # the empty page
     ask(page, QUESTION)
     page.locator("#cq-cable .cq-target").wait_for()
+    # settled: the downloads are offered (a disabled button is greyed mid-way; other events may run first)
+    page.wait_for_function("!document.querySelector('#cq-export-md').disabled")
     page.wait_for_timeout(500)
     assert axe_violations(page) == []  # an answer, its cable open
     page.get_by_text("Filters (apply to the next questions)").click()

@@ -80,7 +80,9 @@ def cli():
 @click.option("--rebuild", is_flag=True, help="Start a fresh index (the old one stays live until the new is done).")
 @click.option("--wait", is_flag=True, help="If another index run holds the lock, wait for it instead of stopping.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(sources, index_path, model, backend, device, window, prune, rebuild, wait, quiet):
+@click.option("--watch", is_flag=True, help="Then keep watching the folders among SOURCES (default: the corpus folder, "
+                                           "env CABLEQA_CORPUS) and index files added, changed or removed there.")
+def index(sources, index_path, model, backend, device, window, prune, rebuild, wait, quiet, watch):
     """Add new and changed cables from SOURCES (files or folders) to the index.
 
     Reads cable pages (.txt), cables.csv dumps and JSON Lines, plain or .gz/.xz,
@@ -92,6 +94,7 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
         cableqa index corpus/
         cableqa index ../shared/cables/subset-3000.jsonl.xz new-cables/
         cableqa index --rebuild --backend onnx-int8
+        cableqa index --watch corpus/
     """
     from .cables import Report
     from .embed import embedder_factory
@@ -99,6 +102,8 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
     from .store import IndexError_
 
     s = _settings(index=index_path, model=model, backend=backend, device=device)
+    if watch and not sources:
+        sources = (s.corpus,)
     report = Report(echo=True)
     with _progress(quiet, "cable", "embedding") as progress:
         try:
@@ -107,6 +112,40 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
         except (IndexError_, OSError) as exc:
             _fail(exc)
     click.echo(stats.summary())
+    if watch:
+        _watch([Path(p) for p in sources if Path(p).is_dir()], s, quiet)
+
+
+def _watch(folders: list[Path], s: cfg.Settings, quiet: bool) -> None:
+    """Index what changes in ``folders`` until interrupted (``cableqa index --watch``)."""
+    import time
+
+    from .embed import embedder_factory
+    from .ingest import Ingest
+    from .watch import watch_into
+
+    if not folders:
+        raise click.UsageError("--watch needs a folder among SOURCES (or a corpus folder that exists)")
+    ingest = Ingest(s.index, embedder_factory(s), folders[0])
+    watchers = [watch_into(ingest, folder, catch_up=False) for folder in folders]
+    click.echo(f"watching {', '.join(map(str, folders))}; Ctrl-C to stop", err=True)
+    last = None
+    try:
+        while True:
+            time.sleep(0.5)
+            p = ingest.snapshot()
+            if p.state in ("done", "failed") and p.finished != last:
+                last = p.finished
+                for problem in p.problems:
+                    click.echo(str(problem), err=True)
+                if not quiet or p.state == "failed":
+                    click.echo(f"{p.what}: {p.summary}", err=p.state == "failed")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for w in watchers:
+            w.stop()
+        ingest.close()
 
 
 def open_searcher(s: cfg.Settings):
@@ -355,7 +394,9 @@ def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
 @click.option("--host", help="Address to bind [env CABLEQA_HOST; default 127.0.0.1]. Others are warned about.")
 @click.option("--port", type=int, help="Port [env CABLEQA_PORT; default 7860].")
 @click.option("--auth", help="user:password required to use the UI [env CABLEQA_AUTH]; needed off loopback.")
-def serve(index_path, corpus, host, port, auth):
+@click.option("--watch", is_flag=True, help="Index cable files added, changed or removed in the corpus folder as "
+                                           "they appear (debounced; a file still being written is waited for).")
+def serve(index_path, corpus, host, port, auth, watch):
     """Start the chat UI in the browser (http://127.0.0.1:7860 by default).
 
     Builds the index of the corpus folder on first run; picks up index
@@ -366,12 +407,13 @@ def serve(index_path, corpus, host, port, auth):
         cableqa serve
         cableqa serve --index /data/cables-index --port 8080
         CABLEQA_AUTH=ana:secret cableqa serve --host 0.0.0.0
+        cableqa serve --index /data/cables-index --corpus /data/cables --watch
     """
     from . import ui
 
     s = _settings(index=index_path, corpus=corpus, host=host, port=port, auth=auth)
     try:
-        ui.serve(s)
+        ui.serve(s, watch=watch)
     except ui.ServeError as exc:
         _fail(exc)
 

@@ -88,6 +88,13 @@ class Filters:
             raise ValueError(f"the date range {f.date_from} to {f.date_to} is empty")
         return f
 
+    @classmethod
+    def from_panel(cls, origin="", since="", until="", classification="", tags="") -> Filters:
+        """Filters from the web UI's boxes: "any" classification is none, tags split on spaces and commas."""
+        return cls.from_flags(origin=origin, since=since, until=until,
+                              classification=None if classification in (None, "", "any") else classification,
+                              tags=re.split(r"[\s,;]+", tags or ""))
+
     def __bool__(self) -> bool:
         return any((self.origin, self.date_from, self.date_to, self.classification, self.tags, self.cable_ids))
 

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from . import countries, store, vectors
+from .cables import source_path
 from .keywords import KeywordIndex
 from .store import IndexError_
 
@@ -125,6 +126,15 @@ class Index:
                          references_missing=tuple(r for r in refs if r not in present), cited_by=tuple(cited_by),
                          fields=json.loads(row["fields"] or "{}"), paragraphs=paragraphs,
                          signature=row["signature"], source=row["source"])
+
+    def sources(self) -> dict[str, int]:
+        """Source file -> how many of its cables the index holds."""
+        return dict(Counter(source_path(r[0]) for r in self.conn.execute("SELECT source FROM cables")))
+
+    def facets(self, cable_ids: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(origin, created, tags) of each of ``cable_ids`` the index holds, for :mod:`cableqa.glance`."""
+        return [(r[0] or "", r[1] or "", tuple(json.loads(r[2] or "[]"))) for r in store.select_in(
+            self.conn, "SELECT origin, created, tags FROM cables WHERE id IN ({marks})", list(dict.fromkeys(cable_ids)))]
 
     def info(self) -> dict:
         m = self.manifest

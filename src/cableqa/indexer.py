@@ -15,7 +15,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -162,11 +162,13 @@ def _open_partial(index_dir: store.IndexDir, base: Path | None, settings: dict,
 
 def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callable[[dict | None], Embedder], *,
         prune: bool = False, rebuild: bool = False, wait: bool = False, report: Report | None = None,
-        progress: Callable[[int, int], None] | None = None, window: int | None = None) -> Stats:
+        progress: Callable[[int, int], None] | None = None, window: int | None = None,
+        forget: Collection[str] = ()) -> Stats:
     """Index ``sources`` into ``index_path``; ``make_embedder(manifest or None)`` builds the embedder.
 
-    With no ``sources``, re-reads the source files recorded in the index
-    (useful with ``rebuild``).  ``progress(done, total)`` counts cables
+    With no ``sources`` (and nothing to ``forget``), re-reads the source files recorded in the index
+    (useful with ``rebuild``).  ``forget``: source files (resolved paths) whose cables are dropped
+    even if the file is still there (a source removed in the web UI).  ``progress(done, total)`` counts cables
     (re-)chunked and embedded.  ``window``: tokens per chunk (default: the
     model's input window, or the index's); changing it, or a new chunker
     version, re-chunks every cable and embeds only the texts that changed.
@@ -181,7 +183,7 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
         if base is not None:
             with closing(store.connect(base / store.DB, readonly=True)) as conn:
                 base_meta = store.read_meta(conn)
-                if not sources:
+                if not sources and not forget:
                     sources = sorted({source_path(r[0]) for r in conn.execute("SELECT DISTINCT source FROM cables")})
         embedder = make_embedder(None if rebuild or not base_meta else base_meta)
         if not window and not rebuild and base_meta.get("window"):
@@ -202,7 +204,8 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
         conn = store.connect(partial / store.DB)
         try:
             budget = min(window, embedder.max_tokens) - 2 if window else None
-            _apply(conn, incoming, report, stats, embedder, prune, progress, budget, rechunk and not resumed)
+            _apply(conn, incoming, report, stats, embedder, prune, progress, budget, rechunk and not resumed,
+                   set(forget))
             finished = _finish(conn, partial, base, embedder, settings, stats, resumed or rebuild)
         finally:
             conn.close()
@@ -216,7 +219,7 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
 
 
 def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embedder: Embedder, prune: bool,
-           progress, budget: int | None, rechunk: bool) -> None:
+           progress, budget: int | None, rechunk: bool, forget: set[str] = frozenset()) -> None:
     indexed = _indexed(conn)
     todo: list[Cable] = []
     for cable in incoming.values():
@@ -236,6 +239,7 @@ def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embed
         else:
             stats.unchanged += 1
     gone = set(_prunable(indexed, incoming, report.read_files)) if prune else set()
+    gone |= {cid for cid, (_, source) in indexed.items() if cid not in incoming and source_path(source) in forget}
     for cid in gone:
         _delete(conn, cid)
         stats.removed += 1

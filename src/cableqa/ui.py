@@ -40,7 +40,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from . import export, render  # noqa: E402
+from . import export, render, ui_corpus  # noqa: E402
 from .config import Settings  # noqa: E402
 from .filters import CLASSIFICATIONS, Filters  # noqa: E402
 from .search import Result, Searcher  # noqa: E402
@@ -102,6 +102,11 @@ class Engine:
             self.searcher.refresh()
             return self.searcher.info()
 
+    def with_searcher(self, fn):
+        """``fn(searcher)`` under the lock (the corpus panel's sources and charts)."""
+        with self._lock:
+            return fn(self.searcher)
+
 
 def parse_target(text: str) -> tuple[str, int | None, str | None] | None:
     """"05ALMATY4281#3" (ordinal), "05almaty4281 ¶3" (printed number) or an id: (id, ordinal, para)."""
@@ -128,9 +133,7 @@ class ChatUI:
         messages = list(messages or []) + [{"role": "user", "content": render.user_html(question or "…")}]
         turns = tuple(turns or ())
         try:
-            flags = Filters.from_flags(origin=origin, since=since, until=until,
-                                       classification=None if classification in (None, "", ANY) else classification,
-                                       tags=re.split(r"[\s,;]+", tags or ""))
+            flags = Filters.from_panel(origin, since, until, classification, tags)
         except ValueError as exc:
             messages.append({"role": "assistant", "content": render.message_html(f"Check the filters: {exc}.")})
             return messages, question, turns, self.status()
@@ -196,8 +199,10 @@ def example_text(chosen: gr.SelectData) -> str:
     return chosen.value["text"]
 
 
-def build_app(handlers: ChatUI) -> gr.Blocks:
-    """The Blocks app; launch it with :func:`launch` (theme, CSS and script are launch options in Gradio 6)."""
+def build_app(handlers: ChatUI, desk: ui_corpus.Desk | None = None) -> gr.Blocks:
+    """The Blocks app; launch it with :func:`launch` (theme, CSS and script are launch options in Gradio 6).
+
+    With a ``desk`` (:class:`ui_corpus.Desk`) the page can add and remove cables too."""
     classes = [ANY] + list(dict.fromkeys(CLASSIFICATIONS.values()))
     with gr.Blocks(title="cableqa", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         turns = gr.State(())
@@ -265,6 +270,9 @@ def build_app(handlers: ChatUI) -> gr.Blocks:
         for clear in (new_btn.click, chat.clear):
             refresh_exports(clear(handlers.reset, outputs=[chat, turns, cable, target], api_name=False))
         demo.load(handlers.status, outputs=[status], api_name="status")
+        # issue 18: conversations kept in the browser, upload and sources, each answer's cables at a glance
+        ui_corpus.attach(handlers.engine, desk, chat=chat, turns=turns, demo=demo,
+                         filters=ui_corpus.FilterBoxes(origin, since, until, classification, tags))
     # the Engine takes one index request at a time anyway; a second slot lets an export run beside it
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
@@ -278,7 +286,8 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tup
         button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
         button_primary_background_fill_dark="*primary_700", button_primary_background_fill_hover_dark="*primary_800")
     return demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, quiet=quiet,
-                       theme=theme, css=static_text("page.css"), js=static_text("page.js"), ssr_mode=False,
+                       theme=theme, css=static_text("page.css") + ui_corpus.CSS, js=static_text("page.js"),
+                       max_file_size=ui_corpus.MAX_UPLOAD_BYTES, ssr_mode=False,
                        mcp_server=False, pwa=False, share=False, allowed_paths=[str(p) for p in allowed],
                        footer_links=["api", "settings"])
 
@@ -344,8 +353,9 @@ def leave_a_core_free() -> None:
         faiss.omp_set_num_threads(threads)
 
 
-def serve(settings: Settings):
-    """Build the index if needed, then serve the chat on ``settings.host:port`` (see ``cableqa serve``)."""
+def serve(settings: Settings, watch: bool = False):
+    """Build the index if needed, then serve the chat on ``settings.host:port`` (see ``cableqa serve``);
+    ``watch``: index what changes in ``settings.corpus`` as it changes."""
     if not is_loopback(settings.host):
         if settings.auth is None:
             raise ServeError(f"refusing to serve on {settings.host} without a password: anyone who can reach it "
@@ -366,7 +376,11 @@ def serve(settings: Settings):
     export_dir = Path(tempfile.mkdtemp(prefix="cableqa-export-"))
     atexit.register(shutil.rmtree, export_dir, True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service stop runs the clean-up too
-    demo = build_app(ChatUI(engine, export_dir))
+    from .embed import embedder_factory
+
+    desk = ui_corpus.Desk(engine, settings.corpus, settings.index, embedder_factory(settings),
+                          require_login=not is_loopback(settings.host), watch=watch)
+    demo = build_app(ChatUI(engine, export_dir), desk)
     try:
         return launch(demo, settings.host, settings.port, settings.auth, allowed=[export_dir])
     except OSError as exc:  # the port is taken, the address is not this machine's
