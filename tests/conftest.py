@@ -33,6 +33,7 @@ class FakeEmbedder:
 
     model = "fake-bow"
     backend = "torch"
+    fingerprint = ""
     max_tokens = 256
     dim = 64
 

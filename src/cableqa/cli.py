@@ -70,9 +70,9 @@ def cli():
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
 @click.option("--model", help=MODEL_HELP)
-@click.option("--backend", type=click.Choice(["torch", "bf16", "onnx", "onnx-int8"]),
+@click.option("--backend", type=click.Choice(list(cfg.BACKENDS)),
               help="Embedding backend for a new index [env CABLEQA_BACKEND; default: bf16 where the CPU/GPU "
-                   "has it, else torch]. Queries always use the index's backend.")
+                   "has it, else onnx-int8-mixed]. Queries always use the index's backend.")
 @click.option("--device", help="torch device: auto, cpu, cuda, cuda:1 [env CABLEQA_DEVICE; default auto].")
 @click.option("--window", type=int, help="Word pieces per chunk (default: the model's input window). Changing it "
                                        "re-chunks the index, embedding only texts that changed.")

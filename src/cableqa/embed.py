@@ -5,9 +5,11 @@ Backends (all give L2-normalised float32 vectors of the same model):
 * ``torch``: sentence-transformers as is (fp32).
 * ``bf16``: the same weights in bfloat16; on CPUs with AMX/AVX512-BF16 about
   twice as fast, on CUDA it runs in fp16.
-* ``onnx`` / ``onnx-int8``: ONNX Runtime on a graph exported here from the
-  model (no download), fused for BERT, and for ``onnx-int8`` dynamically
-  quantised; exported once and cached in ``<index>/onnx/``.
+* ``onnx`` / ``onnx-int8`` / ``onnx-int8-mixed``: ONNX Runtime on a graph
+  exported here from the model (no download), fused for BERT; ``onnx-int8``
+  dynamically quantised throughout, ``onnx-int8-mixed`` the same with the FFN
+  down-projections kept in float (where int8 lost its quality, see
+  :mod:`cableqa.onnx_export`); exported once and cached in ``<index>/onnx/``.
 
 Heavy imports (torch, sentence_transformers, onnxruntime) happen inside
 functions, so importing this module is instant.
@@ -23,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import BACKENDS
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-BACKENDS = ("torch", "bf16", "onnx", "onnx-int8")
 _BUNDLED = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
 
 
@@ -74,6 +77,7 @@ class Embedder:
         self._vocab: set[str] | None = None
         self._dim: int | None = None
         self._max_tokens = 256
+        self.fingerprint = ""  # the ONNX file's name and hash, once loaded (manifest "weights")
 
     # -- loading -------------------------------------------------------
     def _load_st(self):
@@ -120,8 +124,8 @@ class Embedder:
         if self.cache_dir is None:
             raise EmbedError("the ONNX backends need a cache folder for the exported model")
         folder = self.cache_dir / re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model)
-        session, tokenizer, pooling, dim, max_tokens = onnx_export.load(folder, self._load_st,
-                                                                         self.backend == "onnx-int8")
+        session, tokenizer, pooling, dim, max_tokens, self.fingerprint = onnx_export.load(
+            folder, self._load_st, self.backend)
         self._dim, self._max_tokens = dim, max_tokens
         self._set_counter(tokenizer)
         return onnx_export.encoder(session, tokenizer, pooling, self.batch_size)

@@ -331,7 +331,8 @@ def _finish(conn, partial: Path, base: Path | None, embedder: Embedder, settings
     if not changes and not force and base is not None:
         return False
     dim = embedder.dim
-    meta = {"format_version": store.FORMAT_VERSION, **settings, "dim": dim, "cables": stats.cables,
+    meta = {"format_version": store.FORMAT_VERSION, **settings, "dim": dim, "weights": embedder.fingerprint,
+            "cables": stats.cables,
             "chunks": stats.chunks, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "partial_of": base.name if base else ""}
     index = vectors.load(base / store.VECTORS) if base is not None and (base / store.VECTORS).exists() else None
