@@ -79,8 +79,13 @@ def cli():
 @click.option("--prune", is_flag=True, help="Drop indexed cables whose source file is gone or no longer has them.")
 @click.option("--rebuild", is_flag=True, help="Start a fresh index (the old one stays live until the new is done).")
 @click.option("--wait", is_flag=True, help="If another index run holds the lock, wait for it instead of stopping.")
+@click.option("--workers", type=int, help="Processes that read, parse and chunk cables [env CABLEQA_WORKERS; "
+                                         "default: the cores].")
+@click.option("--engine", type=click.Choice(["local", "ray"]),
+              help="local: this machine [default]; ray: a Ray cluster (RAY_ADDRESS, else a local one; needs "
+                   "pip install 'cableqa[ray]') [env CABLEQA_ENGINE].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(sources, index_path, model, backend, device, window, prune, rebuild, wait, quiet):
+def index(sources, index_path, model, backend, device, window, prune, rebuild, wait, workers, engine, quiet):
     """Add new and changed cables from SOURCES (files or folders) to the index.
 
     Reads cable pages (.txt), cables.csv dumps and JSON Lines, plain or .gz/.xz,
@@ -91,20 +96,26 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
     Examples:
         cableqa index corpus/
         cableqa index ../shared/cables/subset-3000.jsonl.xz new-cables/
-        cableqa index --rebuild --backend onnx-int8
+        cableqa index --rebuild --backend onnx-int8-mixed
+        cableqa index big-dump.jsonl.xz --engine ray --workers 8
     """
     from .cables import Report
-    from .embed import embedder_factory
+    from .embed import EmbedError, embedder_factory
     from .indexer import run
     from .store import IndexError_
 
-    s = _settings(index=index_path, model=model, backend=backend, device=device)
+    s = _settings(index=index_path, model=model, backend=backend, device=device, workers=workers, engine=engine)
     report = Report(echo=True)
+    extra = {}
+    if s.engine == "ray":
+        from .ray_engine import preparer
+
+        extra = {"preparer": preparer(s.workers)}
     with _progress(quiet, "cable", "embedding") as progress:
         try:
             stats = run(list(sources), s.index, embedder_factory(s), prune=prune, rebuild=rebuild, wait=wait,
-                        report=report, progress=progress, window=window)
-        except (IndexError_, OSError) as exc:
+                        report=report, progress=progress, window=window, workers=s.workers, **extra)
+        except (IndexError_, OSError, EmbedError) as exc:
             _fail(exc)
     click.echo(stats.summary())
 

@@ -17,6 +17,8 @@ DEFAULTS = {
     "host": "127.0.0.1",
     "port": "7860",
     "auth": None,  # "user:password" for the web UI
+    "workers": None,  # processes preparing texts for `index`; None: the cores
+    "engine": "local",  # `index`: "local" (this process and its workers) or "ray"
 }
 
 
@@ -30,6 +32,8 @@ class Settings:
     host: str
     port: int
     auth: tuple[str, str] | None
+    workers: int | None
+    engine: str
 
 
 def resolve(**flags) -> Settings:
@@ -44,9 +48,15 @@ def resolve(**flags) -> Settings:
         if not sep or not user or not password:
             raise ValueError("auth must look like user:password")
         auth = (user, password)
+    workers = values["workers"]
+    if workers is not None and (not str(workers).isdigit() or int(workers) < 1):
+        raise ValueError(f"workers must be a whole number of processes, at least 1 (not {workers!r})")
+    if values["engine"] not in ("local", "ray"):
+        raise ValueError(f"engine must be local or ray (not {values['engine']!r})")
     return Settings(index=Path(values["index"]), corpus=Path(values["corpus"]), model=values["model"] or None,
                     backend=values["backend"] or None, device=values["device"], host=values["host"],
-                    port=int(values["port"]), auth=auth)
+                    port=int(values["port"]), auth=auth, workers=int(workers) if workers else None,
+                    engine=values["engine"])
 
 
 def cpu_flags() -> set[str]:

@@ -118,7 +118,7 @@ def fingerprint(path: Path) -> str:
     return f"{path.name}:{digest.hexdigest()[:12]}"
 
 
-def load(folder: Path, load_st: Callable, backend: str):
+def load(folder: Path, load_st: Callable, backend: str, threads: int | None = None):
     """(session, tokenizer, pooling, dim, max_tokens, fingerprint) of ``backend``'s model in ``folder``."""
     import onnxruntime as ort
     from tokenizers import Tokenizer
@@ -126,7 +126,7 @@ def load(folder: Path, load_st: Callable, backend: str):
     path = model_file(folder, load_st, backend)
     meta = json.loads((folder / "meta.json").read_text())
     options = ort.SessionOptions()
-    options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    options.intra_op_num_threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0)
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.enable_truncation(max_length=meta["max_tokens"])
