@@ -71,3 +71,17 @@ def test_indexer_with_workers_stores_the_serial_chunks(tmp_path, make_fake):
             rows[workers] = conn.execute("SELECT id, key, cable_id, ordinal, window, text, text_key FROM chunks "
                                          "ORDER BY id").fetchall()
     assert rows[1] == rows[2] and len(rows[1]) > 1000
+
+
+def test_workers_setting(monkeypatch):
+    from cableqa import config
+
+    monkeypatch.delenv("CABLEQA_WORKERS", raising=False)
+    assert config.resolve().workers is None  # the indexer then uses the cores
+    monkeypatch.setenv("CABLEQA_WORKERS", "3")
+    assert config.resolve().workers == 3 and config.resolve(workers=1).workers == 1
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(ValueError, match="workers must be"):
+            config.resolve(workers=bad)
+    with pytest.raises(ValueError, match="engine must be"):
+        config.resolve(engine="spark")
