@@ -83,7 +83,8 @@ def main() -> None:
     onnx_emb.dim  # exports the fp32 model once into the cache
     folder = next(Path(args.cache).glob("*/model.onnx")).parent
     out.print(f"torch float32 matmul precision: {torch.get_float32_matmul_precision()}, torch CPU capability "
-              f"{torch.backends.cpu.get_cpu_capability()}, onnxruntime {ort.__version__}")
+              f"{torch.backends.cpu.get_cpu_capability()}, onnxruntime {ort.__version__}, "
+              f"LD_PRELOAD {__import__('os').environ.get('LD_PRELOAD') or 'none'}")
     encoders = {"torch": torch_emb._ensure()}
     for recipe in args.recipes:
         path = folder / f"model-{recipe}.onnx"
