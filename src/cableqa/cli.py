@@ -79,8 +79,9 @@ def cli():
 @click.option("--prune", is_flag=True, help="Drop indexed cables whose source file is gone or no longer has them.")
 @click.option("--rebuild", is_flag=True, help="Start a fresh index (the old one stays live until the new is done).")
 @click.option("--wait", is_flag=True, help="If another index run holds the lock, wait for it instead of stopping.")
-@click.option("--workers", type=int, help="Processes that read, parse and chunk cables [env CABLEQA_WORKERS; "
-                                         "default: the cores].")
+@click.option("--workers", type=int, help="Processes that parse and chunk cables [env CABLEQA_WORKERS; default: "
+                                         "the cores]; with --engine ray, Ray actors that also embed [default: one "
+                                         "per GPU, else one per 2 CPUs of the cluster].")
 @click.option("--engine", type=click.Choice(["local", "ray"]),
               help="local: this machine [default]; ray: a Ray cluster (RAY_ADDRESS, else a local one; needs "
                    "pip install 'cableqa[ray]') [env CABLEQA_ENGINE].")
