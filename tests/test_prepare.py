@@ -26,7 +26,8 @@ def subset_cables(n: int):
 
 
 @pytest.mark.slow
-def test_pool_gives_the_serial_records_in_order():
+def test_pool_gives_the_serial_records_in_order(monkeypatch):
+    monkeypatch.setattr(prepare, "POOL_MIN_CABLES", 2)
     cables = subset_cables(300)
     serial = list(prepare.prepare(cables, 254, chunks.estimate_tokens, workers=1))
     pooled = list(prepare.prepare(cables, 254, chunks.estimate_tokens, workers=2))
@@ -52,7 +53,7 @@ def test_token_counter_pickles_for_workers():
 
 
 @pytest.mark.slow
-def test_indexer_with_workers_stores_the_serial_chunks(tmp_path, make_fake):
+def test_indexer_with_workers_stores_the_serial_chunks(tmp_path, make_fake, monkeypatch):
     import json
 
     from cableqa import indexer
@@ -61,6 +62,7 @@ def test_indexer_with_workers_stores_the_serial_chunks(tmp_path, make_fake):
     src.write_text("".join(json.dumps({"id": c.id, "origin": c.origin, "created": c.created, "subject": c.subject,
                                        "classification": c.classification, "body": c.body}) + "\n"
                            for c in subset_cables(200)))
+    monkeypatch.setattr(prepare, "POOL_MIN_CABLES", 2)
     rows = {}
     for workers in (1, 2):
         ix = tmp_path / f"ix{workers}"
