@@ -161,14 +161,16 @@ class Stopwatch:
 
 @contextmanager
 def index_stages(embedder) -> Iterator[Stopwatch]:
-    """Time the stages of :func:`cableqa.indexer.run` (see :func:`stage_rows`)."""
+    """Time the stages of :func:`cableqa.indexer.run` with ``workers=1`` (see :func:`stage_rows`):
+    preparation in worker processes is not seen here."""
     from cableqa import chunks, indexer, vectors
+    from cableqa.embed import TokenCounter
     from cableqa.keywords import KeywordIndex
 
     sw = Stopwatch()
     with ExitStack() as stack:
         for owner, name, label in [(indexer, "dedupe", "read"), (indexer, "_open_partial", "partial"),
-                                   (chunks, "chunk_cable", "chunk"), (embedder, "count_tokens", "count"),
+                                   (chunks, "chunk_cable", "chunk"), (TokenCounter, "__call__", "count"),
                                    (embedder, "encode", "encode"), (indexer, "_write_batch", "write"),
                                    (vectors, "load", "faiss"), (vectors, "sync", "faiss"),
                                    (vectors, "save", "faiss"), (indexer, "_sync_keywords", "keywords"),

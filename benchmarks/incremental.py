@@ -97,7 +97,7 @@ def main() -> None:
             if name == "prune":
                 new_file.unlink()  # "remove them from the source"
             with c.index_stages(embedder) as sw:
-                stats = indexer.run(sources, ix, use, report=Report(), **options)
+                stats = indexer.run(sources, ix, use, report=Report(), **options, workers=1)
             runs[name] = (stats, sw)
 
     rebuild = runs["rebuild"][0].seconds

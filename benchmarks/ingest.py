@@ -50,7 +50,7 @@ def main() -> None:
         embedder.encode(warm[::4])
 
         with c.index_stages(embedder) as sw:
-            stats = indexer.run([src], settings.index, lambda manifest: embedder, report=Report())
+            stats = indexer.run([src], settings.index, lambda manifest: embedder, report=Report(), workers=1)
         total = stats.seconds
 
         gen = store.IndexDir(settings.index).current()

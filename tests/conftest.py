@@ -33,6 +33,7 @@ class FakeEmbedder:
 
     model = "fake-bow"
     backend = "torch"
+    fingerprint = ""
     max_tokens = 256
     dim = 64
 
@@ -42,6 +43,9 @@ class FakeEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
+
+    def token_counter(self):
+        return self.count_tokens
 
     def known_word(self, word: str) -> bool:
         return len(word) <= 6  # short words are "dictionary" words, long ones names

@@ -70,19 +70,26 @@ def cli():
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
 @click.option("--model", help=MODEL_HELP)
-@click.option("--backend", type=click.Choice(["torch", "bf16", "onnx", "onnx-int8"]),
+@click.option("--backend", type=click.Choice(list(cfg.BACKENDS)),
               help="Embedding backend for a new index [env CABLEQA_BACKEND; default: bf16 where the CPU/GPU "
-                   "has it, else torch]. Queries always use the index's backend.")
+                   "has it, else onnx-int8-mixed]. Queries always use the index's backend.")
 @click.option("--device", help="torch device: auto, cpu, cuda, cuda:1 [env CABLEQA_DEVICE; default auto].")
 @click.option("--window", type=int, help="Word pieces per chunk (default: the model's input window). Changing it "
                                        "re-chunks the index, embedding only texts that changed.")
 @click.option("--prune", is_flag=True, help="Drop indexed cables whose source file is gone or no longer has them.")
 @click.option("--rebuild", is_flag=True, help="Start a fresh index (the old one stays live until the new is done).")
 @click.option("--wait", is_flag=True, help="If another index run holds the lock, wait for it instead of stopping.")
+@click.option("--workers", type=int, help="Processes that parse and chunk cables [env CABLEQA_WORKERS; default: "
+                                         "the cores]; with --engine ray, Ray actors that also embed [default: one "
+                                         "per GPU, else one per 2 CPUs of the cluster].")
+@click.option("--engine", type=click.Choice(["local", "ray"]),
+              help="local: this machine [default]; ray: a Ray cluster (RAY_ADDRESS, else a local one; needs "
+                   "pip install 'cableqa[ray]') [env CABLEQA_ENGINE].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--watch", is_flag=True, help="Then keep watching the folders among SOURCES (default: the corpus folder, "
                                            "env CABLEQA_CORPUS) and index files added, changed or removed there.")
-def index(sources, index_path, model, backend, device, window, prune, rebuild, wait, quiet, watch):
+def index(sources, index_path, model, backend, device, window, prune, rebuild, wait, workers, engine, quiet,
+          watch):
     """Add new and changed cables from SOURCES (files or folders) to the index.
 
     Reads cable pages (.txt), cables.csv dumps and JSON Lines, plain or .gz/.xz,
@@ -93,23 +100,29 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
     Examples:
         cableqa index corpus/
         cableqa index ../shared/cables/subset-3000.jsonl.xz new-cables/
-        cableqa index --rebuild --backend onnx-int8
+        cableqa index --rebuild --backend onnx-int8-mixed
         cableqa index --watch corpus/
+        cableqa index big-dump.jsonl.xz --engine ray --workers 8
     """
     from .cables import Report
-    from .embed import embedder_factory
+    from .embed import EmbedError, embedder_factory
     from .indexer import run
     from .store import IndexError_
 
-    s = _settings(index=index_path, model=model, backend=backend, device=device)
+    s = _settings(index=index_path, model=model, backend=backend, device=device, workers=workers, engine=engine)
     if watch and not sources:
         sources = (s.corpus,)
     report = Report(echo=True)
+    extra = {}
+    if s.engine == "ray":
+        from .ray_engine import preparer
+
+        extra = {"preparer": preparer(s.workers)}
     with _progress(quiet, "cable", "embedding") as progress:
         try:
             stats = run(list(sources), s.index, embedder_factory(s), prune=prune, rebuild=rebuild, wait=wait,
-                        report=report, progress=progress, window=window)
-        except (IndexError_, OSError) as exc:
+                        report=report, progress=progress, window=window, workers=s.workers, **extra)
+        except (IndexError_, OSError, EmbedError) as exc:
             _fail(exc)
     click.echo(stats.summary())
     if watch:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+CPUINFO = Path("/proc/cpuinfo")
+BACKENDS = ("torch", "bf16", "onnx", "onnx-int8", "onnx-int8-mixed")  # see cableqa.embed
 DEFAULTS = {
     "index": "embeddings",
     "corpus": "corpus",
@@ -15,6 +17,8 @@ DEFAULTS = {
     "host": "127.0.0.1",
     "port": "7860",
     "auth": None,  # "user:password" for the web UI
+    "workers": None,  # processes preparing texts for `index`; None: the cores
+    "engine": "local",  # `index`: "local" (this process and its workers) or "ray"
 }
 
 
@@ -28,6 +32,8 @@ class Settings:
     host: str
     port: int
     auth: tuple[str, str] | None
+    workers: int | None
+    engine: str
 
 
 def resolve(**flags) -> Settings:
@@ -42,25 +48,45 @@ def resolve(**flags) -> Settings:
         if not sep or not user or not password:
             raise ValueError("auth must look like user:password")
         auth = (user, password)
+    workers = values["workers"]
+    if workers is not None and (not str(workers).isdigit() or int(workers) < 1):
+        raise ValueError(f"workers must be a whole number of processes, at least 1 (not {workers!r})")
+    if values["engine"] not in ("local", "ray"):
+        raise ValueError(f"engine must be local or ray (not {values['engine']!r})")
     return Settings(index=Path(values["index"]), corpus=Path(values["corpus"]), model=values["model"] or None,
                     backend=values["backend"] or None, device=values["device"], host=values["host"],
-                    port=int(values["port"]), auth=auth)
+                    port=int(values["port"]), auth=auth, workers=int(workers) if workers else None,
+                    engine=values["engine"])
+
+
+def cpu_flags() -> set[str]:
+    """The feature flags of this CPU (Linux ``/proc/cpuinfo``; empty elsewhere)."""
+    try:
+        text = CPUINFO.read_text()
+    except OSError:
+        return set()
+    line = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
 
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
 
 
 def auto_backend(device: str) -> str:
-    """bf16 where the hardware has it (CUDA, or a CPU with AMX/AVX512-BF16); else torch fp32.
+    """bf16 where the hardware has it (CUDA, or a CPU with AMX/AVX512-BF16); else ONNX int8 with the
+    FFN down-projections in float (``onnx-int8-mixed``), or torch fp32 without onnxruntime.
 
-    Measured (benchmarks/results/backends*.txt): bf16 embeds 2.5x faster than fp32 with the same
-    dev Recall@5; onnx-int8 is 1.65x faster but lost 1.8 points of Recall@5, so it stays an option."""
+    Measured (benchmarks/results/backends*.txt, quantization*.txt): bf16 embeds 2.5x faster than fp32
+    with the same dev Recall@5, so it stays where it runs natively; without bf16 (emulated, it is slower
+    than fp32) onnx-int8-mixed is the fastest backend that keeps torch fp32's quality."""
     if device.startswith("cuda") or (device in ("auto", "cpu") and cpu_has_bf16()):
         return "bf16"
+    if device in ("auto", "cpu"):
+        try:
+            import onnxruntime  # noqa: F401 - a dependency, but a broken install falls back to torch
+        except ImportError:
+            return "torch"
+        return "onnx-int8-mixed"
     return "torch"

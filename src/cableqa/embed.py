@@ -5,9 +5,11 @@ Backends (all give L2-normalised float32 vectors of the same model):
 * ``torch``: sentence-transformers as is (fp32).
 * ``bf16``: the same weights in bfloat16; on CPUs with AMX/AVX512-BF16 about
   twice as fast, on CUDA it runs in fp16.
-* ``onnx`` / ``onnx-int8``: ONNX Runtime on a graph exported here from the
-  model (no download), fused for BERT, and for ``onnx-int8`` dynamically
-  quantised; exported once and cached in ``<index>/onnx/``.
+* ``onnx`` / ``onnx-int8`` / ``onnx-int8-mixed``: ONNX Runtime on a graph
+  exported here from the model (no download), fused for BERT; ``onnx-int8``
+  dynamically quantised throughout, ``onnx-int8-mixed`` the same with the FFN
+  down-projections kept in float (where int8 lost its quality, see
+  :mod:`cableqa.onnx_export`); exported once and cached in ``<index>/onnx/``.
 
 Heavy imports (torch, sentence_transformers, onnxruntime) happen inside
 functions, so importing this module is instant.
@@ -23,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import BACKENDS
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-BACKENDS = ("torch", "bf16", "onnx", "onnx-int8")
 _BUNDLED = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
 
 
@@ -57,11 +60,31 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(norms, 1e-12)
 
 
+class TokenCounter:
+    """Word pieces the model's tokenizer makes of a text (no special tokens), on a private copy of the
+    tokenizer: the encoder toggles padding and truncation on its own while the indexer counts from
+    another thread or process.  Pickles as the tokenizer's JSON."""
+
+    def __init__(self, tokenizer_json: str):
+        from tokenizers import Tokenizer
+
+        self._json = tokenizer_json
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+
+    def __call__(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def __reduce__(self):
+        return TokenCounter, (self._json,)
+
+
 class Embedder:
     """Encodes texts to normalised vectors; the model loads on first use."""
 
     def __init__(self, model: str = DEFAULT_MODEL, backend: str = "torch", device: str = "auto",
-                 cache_dir: str | Path | None = None, batch_size: int = 32):
+                 cache_dir: str | Path | None = None, batch_size: int = 32, threads: int | None = None):
         if backend not in BACKENDS:
             raise EmbedError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         self.model = model
@@ -69,11 +92,13 @@ class Embedder:
         self.device = device
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.batch_size = batch_size
+        self.threads = threads  # CPU threads of the model (None: torch's and ONNX Runtime's defaults)
         self._encode: Callable[[list[str]], np.ndarray] | None = None
-        self._count: Callable[[str], int] | None = None
+        self._count: TokenCounter | None = None
         self._vocab: set[str] | None = None
         self._dim: int | None = None
         self._max_tokens = 256
+        self.fingerprint = ""  # the ONNX file's name and hash, once loaded (manifest "weights")
 
     # -- loading -------------------------------------------------------
     def _load_st(self):
@@ -85,6 +110,8 @@ class Embedder:
             raise EmbedError(f"sentence-transformers is not installed ({exc})") from exc
         import torch
 
+        if self.threads:
+            torch.set_num_threads(self.threads)
         device = resolve_device(self.device)
         kwargs = {}
         if self.backend == "bf16":
@@ -120,22 +147,16 @@ class Embedder:
         if self.cache_dir is None:
             raise EmbedError("the ONNX backends need a cache folder for the exported model")
         folder = self.cache_dir / re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model)
-        session, tokenizer, pooling, dim, max_tokens = onnx_export.load(folder, self._load_st,
-                                                                         self.backend == "onnx-int8")
+        session, tokenizer, pooling, dim, max_tokens, self.fingerprint = onnx_export.load(
+            folder, self._load_st, self.backend, self.threads)
         self._dim, self._max_tokens = dim, max_tokens
         self._set_counter(tokenizer)
         return onnx_export.encoder(session, tokenizer, pooling, self.batch_size)
 
     def _set_counter(self, tokenizer) -> None:
-        """Token counting on a private copy of the model's tokenizer: the encoder toggles padding and
-        truncation on its own while the indexer counts from another thread."""
-        from tokenizers import Tokenizer
-
-        counter = Tokenizer.from_str(tokenizer.to_str())
-        counter.no_truncation()
-        counter.no_padding()
-        self._vocab = set(counter.get_vocab())
-        self._count = lambda text: len(counter.encode(text, add_special_tokens=False).ids)
+        counter = TokenCounter(tokenizer.to_str())
+        self._vocab = set(counter.tokenizer.get_vocab())
+        self._count = counter
 
     # -- API -------------------------------------------------------------
     @property
@@ -161,6 +182,12 @@ class Embedder:
         self._ensure()
         assert self._count is not None
         return self._count(text)
+
+    def token_counter(self) -> TokenCounter:
+        """:meth:`count_tokens` as an object that pickles (for worker processes)."""
+        self._ensure()
+        assert isinstance(self._count, TokenCounter)
+        return self._count
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
                block: int = 256) -> np.ndarray:

@@ -24,8 +24,9 @@ from pathlib import Path
 from . import chunks as chunking
 from . import store, vectors
 from .cables import Cable, Report, read_paths, source_path
-from .embed import Embedder, text_key
+from .embed import Embedder
 from .keywords import KeywordIndex
+from .prepare import Prepared, default_workers, prepare_for
 
 BATCH_CHUNKS = 2048  # chunks embedded (sorted by length: less padding in bigger batches) and committed together
 FIRST_BATCH_CHUNKS = 128
@@ -163,7 +164,8 @@ def _open_partial(index_dir: store.IndexDir, base: Path | None, settings: dict,
 def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callable[[dict | None], Embedder], *,
         prune: bool = False, rebuild: bool = False, wait: bool = False, report: Report | None = None,
         progress: Callable[[int, int], None] | None = None, window: int | None = None,
-        forget: Collection[str] = ()) -> Stats:
+        forget: Collection[str] = (), workers: int | None = None,
+        preparer: Callable[..., Iterable[Prepared]] = prepare_for) -> Stats:
     """Index ``sources`` into ``index_path``; ``make_embedder(manifest or None)`` builds the embedder.
 
     With no ``sources`` (and nothing to ``forget``), re-reads the source files recorded in the index
@@ -205,7 +207,7 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
         try:
             budget = min(window, embedder.max_tokens) - 2 if window else None
             _apply(conn, incoming, report, stats, embedder, prune, progress, budget, rechunk and not resumed,
-                   set(forget))
+                   set(forget), workers or default_workers(), preparer)
             finished = _finish(conn, partial, base, embedder, settings, stats, resumed or rebuild)
         finally:
             conn.close()
@@ -219,7 +221,8 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
 
 
 def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embedder: Embedder, prune: bool,
-           progress, budget: int | None, rechunk: bool, forget: set[str] = frozenset()) -> None:
+           progress, budget: int | None, rechunk: bool, forget: set[str] = frozenset(), workers: int = 1,
+           preparer=prepare_for) -> None:
     indexed = _indexed(conn)
     todo: list[Cable] = []
     for cable in incoming.values():
@@ -251,17 +254,16 @@ def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embed
     if not todo:
         return
     budget = budget or embedder.max_tokens - 2
-    embedder.count_tokens("")  # load the model before the chunking thread needs its tokenizer
+    embedder.token_counter()  # loads the model before the chunking thread needs its tokenizer
 
     def batches():
         batch, size, want = [], 0, min(BATCH_CHUNKS, FIRST_BATCH_CHUNKS)  # a small first batch: the model starts soon
-        for cable in todo:
-            parsed, chunk_list = chunking.chunk_cable(cable, budget, embedder.count_tokens)
-            if not chunk_list:  # kept, so it opens by id, but no search can find it: say so
-                report.add(f"{cable.source} ({cable.id})", "no paragraph, only header lines; stored but not "
-                           "searchable", skipped=False, kind="no paragraph")
-            batch.append((cable, parsed, chunk_list))
-            size += len(chunk_list)
+        for prep in preparer(todo, budget, embedder, workers):
+            if not prep.chunks:  # kept, so it opens by id, but no search can find it: say so
+                report.add(f"{prep.cable.source} ({prep.cable.id})", "no paragraph, only header lines; stored but "
+                           "not searchable", skipped=False, kind="no paragraph")
+            batch.append(prep)
+            size += len(prep.chunks)
             if size >= want:
                 yield batch
                 batch, size, want = [], 0, BATCH_CHUNKS
@@ -280,24 +282,24 @@ def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embed
                 progress(done, len(todo))
 
 
-def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> None:
+def _write_batch(conn, batch: list[Prepared], embedder: Embedder, stats: Stats) -> None:
     """Embed what is new in ``batch`` (reusing vectors of unchanged texts) and commit it."""
     import numpy as np
 
     reuse: dict[str, bytes] = dict(store.select_in(conn, "SELECT text_key, vector FROM chunks WHERE cable_id IN "
-                                                         "({marks})", [cable.id for cable, _, _ in batch]))
-    rows, pending = [], []
-    for cable, _, chunk_list in batch:
-        terms = chunking.cable_terms(cable.subject, (ch.text for ch in chunk_list))
-        for ch in chunk_list:
-            ctx = chunking.context(cable, ch.section)
-            embed_text = chunking.embedding_input(ctx, ch.text, terms)
-            tkey = text_key(embed_text)
-            rows.append([chunk_int_id(ch.id, tkey), ch.id, cable.id, ch.ordinal, ch.window, ch.text, tkey,
+                                                         "({marks})", [p.cable.id for p in batch]))
+    rows, pending, given = [], [], 0
+    for prep in batch:
+        for j, (ch, ctx, embed_text, tkey) in enumerate(zip(prep.chunks, prep.contexts, prep.texts, prep.keys)):
+            rows.append([chunk_int_id(ch.id, tkey), ch.id, prep.cable.id, ch.ordinal, ch.window, ch.text, tkey,
                          reuse.get(tkey), ctx])
-            if rows[-1][7] is None:
+            if rows[-1][7] is None and prep.vectors is not None:  # embedded by the engine's workers
+                rows[-1][7] = np.asarray(prep.vectors[j], dtype=np.float32).tobytes()
+                given += 1
+            elif rows[-1][7] is None:
                 pending.append((len(rows) - 1, embed_text))
-    stats.chunks_reused += len(rows) - len(pending)
+    stats.chunks_reused += len(rows) - len(pending) - given
+    stats.chunks_embedded += given
     if pending:
         t = time.perf_counter()
         vecs = embedder.encode([text for _, text in pending])
@@ -308,9 +310,9 @@ def _write_batch(conn, batch: list[tuple], embedder: Embedder, stats: Stats) -> 
     by_cable: dict[str, list[tuple]] = {}
     for r in rows:
         by_cable.setdefault(r[2], []).append(tuple(r))
-    for cable, parsed, _ in batch:
-        _delete(conn, cable.id)
-        _insert(conn, cable, parsed, by_cable.get(cable.id, []))
+    for prep in batch:
+        _delete(conn, prep.cable.id)
+        _insert(conn, prep.cable, prep.parsed, by_cable.get(prep.cable.id, []))
     conn.commit()
 
 
@@ -335,7 +337,8 @@ def _finish(conn, partial: Path, base: Path | None, embedder: Embedder, settings
     if not changes and not force and base is not None:
         return False
     dim = embedder.dim
-    meta = {"format_version": store.FORMAT_VERSION, **settings, "dim": dim, "cables": stats.cables,
+    meta = {"format_version": store.FORMAT_VERSION, **settings, "dim": dim, "weights": embedder.fingerprint,
+            "cables": stats.cables,
             "chunks": stats.chunks, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "partial_of": base.name if base else ""}
     index = vectors.load(base / store.VECTORS) if base is not None and (base / store.VECTORS).exists() else None

@@ -16,8 +16,9 @@ MARKING = re.compile(r"^(?:TS|S|C|U|SBU|LOU|FOUO|UNCLAS|CONFIDENTIAL|SECRET)\b(?
 # a marking that opens an unnumbered paragraph, "(C) The GoNZ ..." (checked against MARKING)
 _LEAD_MARKING = re.compile(r"^\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?:\s+(?=\S)|\s*$)")
 # a marking opening a sentence inside a paragraph's text, "... on Monday. (S) The minister ..."
-_INNER_MARKING = re.compile(r"(?:^|(?<=[.:;\"']\s)|(?<=[.:;\"']\s\s))\(((?:TS|S|C|U|SBU|LOU)(?://?[A-Z]+)*)\)\s+(?=[A-Z\"])",
-                            re.MULTILINE)
+_INNER_MARKING = re.compile(r"(?:^|(?<=[.:;\"')]\s)|(?<=[.:;\"')]\s\s))"
+                            r"\(\s*((?:TS|S|C|U|SBU|LOU|FOUO)(?:\s*(?://?|,)\s*[A-Za-z]+(?:\s[A-Za-z]+){0,3})*)\s*\)"
+                            r"\s+(?=[A-Z\"])", re.MULTILINE)
 _LEVELS = {"U": 0, "UNCLAS": 0, "UNCLASSIFIED": 0, "SBU": 1, "LOU": 1, "FOUO": 1,
            "C": 2, "CONFIDENTIAL": 2, "S": 3, "SECRET": 3, "TS": 4}
 

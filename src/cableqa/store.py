@@ -246,7 +246,7 @@ def defined_terms(conn: sqlite3.Connection, cable_ids: Iterable[str]) -> dict[st
 
 
 def write_manifest(gen: Path, meta: dict[str, str]) -> None:
-    manifest = {k: meta[k] for k in ("format_version", "model", "backend", "dim", "cables", "chunks",
+    manifest = {k: meta[k] for k in ("format_version", "model", "backend", "weights", "dim", "cables", "chunks",
                                      "updated", "faiss") if k in meta}
     tmp = gen / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")

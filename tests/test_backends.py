@@ -1,0 +1,90 @@
+"""The automatic backend choice (CPU flags faked) and the int8 backend that keeps fp32's quality."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from cableqa import config
+
+EPYC_FLAGS = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx f16c fma avx2 bmi2 sha_ni"  # a Zen 2/3 EPYC: no bf16, no VNNI
+SAPPHIRE_FLAGS = EPYC_FLAGS + " avx512f avx512bw avx512_vnni avx512_bf16 amx_bf16 amx_tile amx_int8"
+
+
+@pytest.fixture
+def cpuinfo(tmp_path, monkeypatch):
+    def fake(flags: str) -> None:
+        path = tmp_path / "cpuinfo"
+        path.write_text(f"processor\t: 0\nmodel name\t: Fake CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\n"
+                        f"flags\t\t: {flags}\n")
+        monkeypatch.setattr(config, "CPUINFO", path)
+
+    return fake
+
+
+def test_cpu_flags_read_from_cpuinfo(cpuinfo):
+    cpuinfo(EPYC_FLAGS)
+    assert "avx2" in config.cpu_flags() and not config.cpu_has_bf16()
+    cpuinfo(SAPPHIRE_FLAGS)
+    assert config.cpu_has_bf16()
+
+
+def test_no_cpuinfo_means_no_flags(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CPUINFO", tmp_path / "missing")
+    assert config.cpu_flags() == set() and config.auto_backend("cpu") == "onnx-int8-mixed"
+
+
+@pytest.mark.parametrize("flags, device, expected", [
+    (EPYC_FLAGS, "cpu", "onnx-int8-mixed"),  # no bf16: int8 with the FFN down-projections in float
+    (SAPPHIRE_FLAGS, "cpu", "bf16"),  # AMX: today's bf16
+    ("avx2 avx512_bf16", "auto", "bf16"),  # AVX512-BF16 alone (Zen 4, Cooper Lake) also counts
+    (EPYC_FLAGS, "cuda", "bf16"),  # fp16 on the GPU
+    (EPYC_FLAGS, "cuda:1", "bf16"),
+    (EPYC_FLAGS, "mps", "torch"),  # another torch device: no ONNX Runtime CPU session there
+])
+def test_auto_backend(cpuinfo, flags, device, expected):
+    cpuinfo(flags)
+    assert config.auto_backend(device) == expected
+
+
+def test_auto_backend_without_onnxruntime_is_torch(cpuinfo, monkeypatch):
+    cpuinfo(EPYC_FLAGS)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
+    assert config.auto_backend("cpu") == "torch"
+
+
+def test_factory_uses_auto_for_a_new_index_and_the_manifest_for_an_old(cpuinfo, tmp_path):
+    from cableqa.embed import embedder_factory
+
+    cpuinfo(EPYC_FLAGS)
+    make = embedder_factory(config.resolve(index=str(tmp_path / "ix"), device="cpu"))
+    assert make(None).backend == "onnx-int8-mixed"
+    assert make({"model": "m", "backend": "bf16"}).backend == "bf16"  # an index keeps its backend
+    forced = embedder_factory(config.resolve(index=str(tmp_path / "ix"), device="cpu", backend="torch"))
+    assert forced(None).backend == "torch"
+
+
+@pytest.mark.slow
+def test_int8_mixed_is_exported_offline_and_close_to_fp32(tmp_path):
+    """Exported from the bundled model into the cache (no hub), only the FFN down-projections in float,
+    vectors within cosine 0.99 of torch fp32 (0.998 on average over 2,000 real chunks, benchmarks)."""
+    import onnx
+
+    from cableqa import onnx_export
+    from cableqa.embed import Embedder
+
+    texts = ["The ambassador met the Foreign Minister on 12 May to discuss the gas pipeline.",
+             "Post recommends that the Department approve the visa request.",
+             "KAZAKHSTAN: PRESIDENT NAZARBAYEV ON ELECTIONS\nThe opposition leader was detained in Almaty."]
+    fp32 = Embedder(backend="torch", device="cpu").encode(texts)
+    mixed = Embedder(backend="onnx-int8-mixed", device="cpu", cache_dir=tmp_path)
+    vecs = mixed.encode(texts)
+    assert np.all((vecs * fp32).sum(1) > 0.99)
+    assert mixed.fingerprint.startswith("model-int8-mixed.onnx:")
+    folder = next(tmp_path.glob("*/model.onnx")).parent
+    graph = onnx.load(str(folder / "model-int8-mixed.onnx")).graph
+    float_matmuls = [n.name for n in graph.node if n.op_type == "MatMul"]
+    assert sorted(float_matmuls) == sorted(onnx_export.ffn_down_projections(onnx.load(str(folder / "model.onnx"))))
+    assert len(float_matmuls) == 6  # one per layer of MiniLM-L6
