@@ -146,7 +146,7 @@ def audit_cable(cable, chunks, noise) -> dict:
         if start < 0:
             out["bad"].append((c.id, "not found in body"))
             continue
-        after = start
+        after = start + 1 if c.window > 1 else end  # windows overlap; whole paragraphs follow each other
         first = offsets[start]
         last_char = offsets[end - 1] if end > start else first
         head = [s for s in starts if s[0] <= first]

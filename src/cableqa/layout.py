@@ -35,9 +35,9 @@ from .noise import DATED, cut_inline_banners, drop_routing, newlines, strip_line
 _RULE = re.compile(r"^[-=_*]{3,}$")
 
 # "1. (C) ...", "12.  (S/NF) ...", "3.(U)", "4. Unmarked text", "2) (C) ...", "1  (U) ..." (no stop),
-# "1. (U)Summary" (no space).
+# "1. (U)Summary", "1. (C)SUMMARY" (no space).
 _NUMBERED = re.compile(
-    r"^\s*(\d{1,3})(?:\.|\)(?=\s*\()|\s+(?=\([A-Za-z]))\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?=\s|$|[A-Z][a-z]))?\s*"
+    r"^\s*(\d{1,3})(?:\.|\)(?=\s*\()|\s+(?=\([A-Za-z]))\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?=\s|$|[A-Z\"]))?\s*"
 )
 _MARK_FIRST = re.compile(r"^\s*\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)\s*(\d{1,3})\.\s+(?=\S)")
 _BULLET = re.compile(r"^\s*(?:--|-\s|\*\s|o\s|[A-Za-z]\.\s|\(?[a-zA-Z0-9]{1,2}\)\s)")
