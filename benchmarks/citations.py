@@ -85,11 +85,13 @@ def body_tokens(body: str, noise) -> tuple[list[str], list[int], list[bool]]:
                                    or field_of(line) is not None and len(line) < 200)
 
     words, offsets, skippable = [], [], []
-    pos = 0
+    pos, field_lines = 0, False
     for line in body.split("\n"):
         stripped = line.strip()
         kept = noise.strip_lines([stripped], []) if stripped else []
-        noisy_line = stripped and not kept or routing(stripped)
+        # a header field printed again at a page break goes with its wrapped lines, as the chunker drops them
+        field_lines = routing(stripped) and field_of(stripped) is not None or field_lines and bool(stripped)
+        noisy_line = stripped and not kept or routing(stripped) or field_lines
         spans = [m.span() for p in (noise._SIPDIS, noise._CONTINUED_INLINE) for m in p.finditer(line)]
         for m in _TOKEN.finditer(line):
             word = m.group()
