@@ -67,23 +67,23 @@ def main() -> None:
     searcher = open_searcher(args.index, out, note="; shipped signal table:")
     out.print(signals.describe(), "")
 
-    def ranks(tuning: Tuning) -> dict[str, list[dict]]:
+    def reports(tuning: Tuning) -> dict:
         searcher.tuning = tuning
-        return {name: score(qs, answers(searcher)).ranks for name, qs in sets.items()}
+        return {name: score(qs, answers(searcher)) for name, qs in sets.items()}
 
-    shipped = ranks(Tuning())
+    shipped = {}
+    for name, report in reports(Tuning()).items():
+        out.print(report.table(f"shipped, {name}, per question type:"), "")
+        shipped[name] = report.ranks
     rows, moved = [], []
     for name in names:
-        without = ranks(Tuning().weighted(**{name: 0.0}))
+        without = {set_name: report.ranks for set_name, report in reports(Tuning().weighted(**{name: 0.0})).items()}
         for set_name in sets:
             d = compare(shipped[set_name], without[set_name])
             rows.append([name, set_name, len(shipped[set_name]), len(d["gained"]), len(d["lost"]),
                          f"{d['dR1']:+.3f}", f"{d['dR5']:+.3f}", f"{d['dMRR']:+.3f}", len(d["changed"])])
             moved += [f"{name} {set_name} {qid} {kind} {a or '-'} -> {b or '-'}" for qid, kind, a, b in d["changed"]]
-    for set_name, r in shipped.items():
-        n = max(len(r), 1)
-        out.print(f"shipped, {set_name}: n={len(r)} R@1 {sum(_in(x['rank'], 1) for x in r) / n:.3f} "
-                  f"R@5 {sum(_in(x['rank'], 5) for x in r) / n:.3f} MRR@10 {sum(_rr(x['rank']) for x in r) / n:.3f}")
+            out.print("  " + "  ".join(str(c) for c in rows[-1]))  # as it comes: a long run shows progress
     out.print("", "what each signal buys (shipped minus left out; gained/lost: in the top 5 only with/without it):",
               table(["signal left out", "set", "n", "gained", "lost", "ΔR@1", "ΔR@5", "ΔMRR@10", "changed"], rows))
     if args.per_question:

@@ -64,14 +64,14 @@ def dense(c: Candidates) -> dict[int, float]:
     return c.by_rank(c.pool)
 
 
-def keyword(c: Candidates) -> dict[int, float]:
-    return c.by_rank(c.retriever.keyword(c.query.text, c.pool, len(c.pool)))
+def keyword(c: Candidates) -> dict[int, float]:  # by chunk id: equal scores keep that order
+    return c.by_rank(c.retriever.keyword(c.query.text, sorted(c.pool), len(c.pool)))
 
 
 def asking(c: Candidates) -> dict[int, float]:
     if not c.query.asking:
         return {}
-    return c.by_rank(c.retriever.exact(c.retriever.encode(c.query.asking), c.pool))
+    return c.by_rank(c.retriever.exact(c.retriever.encode(c.query.asking), sorted(c.pool)))
 
 
 def time(c: Candidates) -> dict[int, float]:
