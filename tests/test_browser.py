@@ -163,13 +163,6 @@ def test_chat_in_the_browser(page, tmp_path):
     page.wait_for_timeout(300)  # the scroll runs after the render
     box, para = page.locator("#cq-cable").bounding_box(), target.bounding_box()
     assert box["y"] <= para["y"] < box["y"] + box["height"]  # scrolled into view
-    answer.evaluate("""el => {  // the answer's top in view, for the screenshot
-        el.scrollIntoView({block: "start"});
-        let box = el.parentElement;
-        while (box && box.scrollHeight <= box.clientHeight) box = box.parentElement;
-        if (box) box.scrollTop -= 40;
-        window.scrollTo(0, 0);
-    }""")
     shot = tmp_path / "answer-and-cable.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
@@ -213,14 +206,11 @@ def test_chat_in_the_browser(page, tmp_path):
     assert "Filters from your question: origin ~ Almaty" in typed.inner_text()
     assert "Ask a question in words" in ask(page, "?!").inner_text()
 
-    # export the conversation's cited excerpts
-    page.click("#cq-export-btn")
-    links = page.locator("#cq-export a[href*='cableqa-excerpts']")
-    page.wait_for_function("document.querySelectorAll(\"#cq-export a[href*='cableqa-excerpts']\").length == 2")
+    # export the conversation's cited excerpts: two buttons that download
     saved = {}
-    for i in range(2):
+    for button in ("#cq-export-md", "#cq-export-csv"):
         with page.expect_download() as download:
-            links.nth(i).click()
+            page.click(button)
         path = tmp_path / download.value.suggested_filename
         download.value.save_as(path)
         saved[path.suffix] = path
@@ -250,8 +240,9 @@ def test_api_through_gradio_client(app, client_tmp):
 
     tmp_path = client_tmp
     client = Client(app, verbose=False, download_files=str(tmp_path))
-    messages, box, status = client.predict(QUESTION, [], "", "", "", "any", "", api_name="/ask")
+    messages, box, status, cable, understood = client.predict(QUESTION, [], "", "", "", "any", "", api_name="/ask")
     assert box == "" and "4 cables" in status
+    assert understood == "05ALMATY4281#3" and 'class="cq-para cq-target" id="cq-p-3"' in cable  # opened beside
     answer = messages[-1]["content"][0]["text"] if isinstance(messages[-1]["content"], list) \
         else messages[-1]["content"]
     assert 'href="#cable/05ALMATY4281/3"' in answer
@@ -274,8 +265,8 @@ def test_index_update_shows_without_restart(workdir, embedder, client_tmp):
         client = Client(url, verbose=False, download_files=str(tmp_path))
         assert "1 cables" in client.predict(api_name="/status")
         indexer.run([write_jsonl(folder / "new.jsonl", extra_cables())], index, lambda m: embedder, report=Report())
-        messages, _, status = client.predict("fishing fleet in the storm", [], "", "", "", "any", "",
-                                             api_name="/ask")
+        messages, _, status, _, _ = client.predict("fishing fleet in the storm", [], "", "", "", "any", "",
+                                                   api_name="/ask")
         assert "4 cables" in status and "06TESTVILLE9" in str(messages[-1]["content"])
     finally:
         demo.close()

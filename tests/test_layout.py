@@ -99,8 +99,9 @@ def test_body_without_line_breaks_is_not_swallowed_by_the_header():
     # one space, or none, before the number; or no numbers at all, only a marking
     for glue, marking in ((" 1. (S) ", "S"), (" 1.(S) ", "S"), (". (SBU) ", None)):
         parsed = layout.parse(f"SUBJECT: X\n\nClassified By: Ambassador, reason 1.4 (b){glue}{text}\n")
-        assert len(parsed.paragraphs) == 1 and parsed.paragraphs[0].text.startswith(
-            "The minister" if marking else "(SBU) The minister")
+        # the marking goes to the label, numbered or not (issue 21)
+        assert len(parsed.paragraphs) == 1 and parsed.paragraphs[0].text.startswith("The minister")
+        assert parsed.paragraphs[0].marking == (marking or "SBU")
         assert parsed.fields["classified_by"].startswith("Ambassador, reason 1.4 (b)")
     parsed = layout.parse(f"SUBJECT: X\nTAGS: MARR AR\n{text}\n")
     assert parsed.fields["tags"] == "MARR AR" and parsed.paragraphs[0].text == text
@@ -113,8 +114,9 @@ def test_raw_csv_row_line_escapes_are_line_breaks():
             "a few thoughts. \\\n \\\n(U) Special thanks to our staff. \\\n")
     parsed = layout.parse(body)
     assert [p.text for p in parsed.paragraphs] == [
-        "(U) As I approach the end of my two and one-half year tenure in Bern, I would like to share a few thoughts.",
-        "(U) Special thanks to our staff."]
+        "As I approach the end of my two and one-half year tenure in Bern, I would like to share a few thoughts.",
+        "Special thanks to our staff."]
+    assert [p.marking for p in parsed.paragraphs] == ["U", "U"]
 
 
 def test_unnumbered_cable_splits_on_blank_lines():
@@ -156,7 +158,7 @@ def test_unnumbered_paragraph_after_ref_is_content_not_header():
               "representative to the donors conference in Khartoum.\n")
     parsed = layout.parse(marked)
     assert parsed.fields["ref"] == "STATE 148406"
-    assert [p.text[:27] for p in parsed.paragraphs] == ["(U) PolOffs delivered refte"]
+    assert [(p.marking, p.text[:23]) for p in parsed.paragraphs] == [("U", "PolOffs delivered refte")]
     wrapped = ("UNCLAS GUATEMALA 001277\n\nTAGS: PHUM, GT\nSUBJECT: RATIFIED\n\nREF: STATE 126276\n\n"
                "Guatemala has ratified all three conventions mentioned\nreftel.  The Optional Protocol was signed.\n")
     parsed = layout.parse(wrapped)

@@ -56,8 +56,11 @@ def lines_of(body: str) -> list[str]:
 
 
 def printed(number: str, body: str) -> bool:
-    """At a line start, or inside a line whose breaks the release lost (layout.GLUED_LINE)."""
-    return any(re.match(rf"\s*{number}\s*[.)]", line) or len(line) >= layout.GLUED_LINE
+    """At a line start, or inside a line whose breaks the release lost (layout.GLUED_LINE); "3'" (a
+    repeated number told apart) is printed as 3; "5 (SBU)" prints a number without a stop, "(SBU) 1." the
+    marking first."""
+    number = number.split("'")[0]
+    return any(re.match(rf"\s*(?:\([A-Za-z/ ]{{1,30}}\)\s*)?{number}\s*(?:[.)]|\s\()", line) or len(line) >= layout.GLUED_LINE
                and re.search(rf"\s{number}\.\s*[(A-Z\"]", line) for line in lines_of(body))
 
 
@@ -153,7 +156,9 @@ def unaccounted(body: str) -> tuple[Counter, Counter]:
         have.update(words(value))
     section = None
     for p in parsed.paragraphs:
-        have.update(words(f"{p.number or ''} {p.marking or ''} {p.text}"))
+        # a label's primes ("3'") tell repeats apart and print nothing; a label's marking raised above
+        # the printed one ("(S)" inside the text) is the text's word, not another
+        have.update(words(f"{(p.number or '').split(chr(39))[0]} {p.printed_marking or ''} {p.text}"))
         if p.section is not None and p.section != section:  # a heading counts once, above its first paragraph
             have.update(words(p.section))
         section = p.section

@@ -215,12 +215,24 @@ def test_open_cable_never_opens_anything_but_indexed_cables(chat, target):
 
 
 def test_export_handler(chat):
-    with pytest.warns(UserWarning, match="Nothing to export"):
-        assert chat.export(()) is None
+    assert chat.export(()) == (None, None)  # nothing yet, and both download buttons disabled
+    assert [u["interactive"] for u in chat.downloadable(())] == [False, False]
     _, _, turns, _ = chat.ask(QUESTION, [], ())
     paths = chat.export(turns)
+    assert [u["interactive"] for u in chat.downloadable(turns)] == [True, True]
     assert [p.rsplit(".", 1)[1] for p in paths] == ["md", "csv"]
     assert all(p.startswith(str(chat.export_dir)) for p in paths)
+
+
+def test_answer_opens_the_top_citation_beside_it(chat):
+    messages, box, turns, _, cable, shown = chat.answer(QUESTION, [], ())
+    top = turns[-1].answer.hit
+    assert shown == f"{top.cable_id}#{top.ordinal}" and f'cq-target" id="cq-p-{top.ordinal}"' in cable
+    first_link = re.search(r'href="#cable/([^"]+)"', messages[-1]["content"]).group(1)
+    assert first_link == f"{top.cable_id}/{top.ordinal}"  # the cable of the answer's first citation
+    for nothing_new in ("?!", "", "cables from Atlantis about harbours"):  # nothing cited: the cable shown stays
+        *_, cable, shown = chat.answer(nothing_new, messages, turns)
+        assert cable == shown == {"__type__": "update"}
 
 
 def test_next_question_uses_a_newer_index_without_restart(tmp_path, make_fake):

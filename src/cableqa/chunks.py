@@ -24,15 +24,27 @@ from .acronyms import glossary, spell_out
 from .cables import Cable
 from .keywords import STOPWORDS
 
-VERSION = "8"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header; 8: acronyms a cable defines are spelled out in the embedded text): a change re-chunks every cable (vectors of unchanged texts are kept)
+VERSION = "9"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header; 8: acronyms a cable defines are spelled out in the embedded text; 9: a paragraph under every printed number and marking, repeats told apart, markings never understated, windows exact slices, routing blocks and a paragraph glued to "Classified By:"): a change re-chunks every cable (vectors of unchanged texts are kept)
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's input window, in word pieces
 OVERLAP_TOKENS = 48
-_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+# a sentence ends after ., ! or ? and any closing quotes or brackets, before a capital or digit
+_SENTENCE_GAP = re.compile(r"(?<=[.!?])[\"')\]]*(\s+)(?=[\"'(\[]?[A-Z0-9])")
+_WORD = re.compile(r"\S+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of ``text``'s sentences; closing quotes and brackets stay with their sentence."""
+    spans, start = [], 0
+    for m in _SENTENCE_GAP.finditer(text):
+        spans.append((start, m.start(1)))
+        start = m.end(1)
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
 def sentences(text: str) -> list[str]:
     """``text`` split after ., ! or ? (and closing quotes or brackets) before a capital or digit."""
-    return [s for s in _SENTENCE.split(text) if s.strip()]
+    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def estimate_tokens(text: str) -> int:
@@ -56,36 +68,36 @@ def windows(text: str, budget: int, count: Callable[[str], int] = estimate_token
             overlap: int = OVERLAP_TOKENS) -> list[str]:
     """Cut ``text`` into windows of at most ``budget`` tokens, overlapping by whole sentences.
 
-    Windows are made of the text's own sentences (the cable's words); a single
-    sentence longer than the budget is cut between words.
+    Each window is a slice of ``text`` from one sentence's start to another's end, so it
+    is the cable's words exactly; a single sentence longer than the budget is cut between words.
     """
     if count(text) <= budget:
         return [text]
-    units: list[tuple[str, int]] = []
-    for sentence in sentences(text):
-        n = count(sentence)
+    units: list[tuple[int, int, int]] = []  # (start, end, tokens)
+    for a, b in sentence_spans(text):
+        n = count(text[a:b])
         if n <= budget:
-            units.append((sentence, n))
+            units.append((a, b, n))
             continue
-        words = sentence.split()
+        words = [(m.start(), m.end()) for m in _WORD.finditer(text, a, b)]
         step = max(1, int(len(words) * budget / n * 0.9))  # words per piece, with margin
         for i in range(0, len(words), step):
-            piece = " ".join(words[i:i + step])
-            units.append((piece, count(piece)))
+            piece = words[i:i + step]
+            units.append((piece[0][0], piece[-1][1], count(text[piece[0][0]:piece[-1][1]])))
     out: list[str] = []
     start = 0
     while start < len(units):
         end, size = start, 0
-        while end < len(units) and (end == start or size + units[end][1] <= budget):
-            size += units[end][1]
+        while end < len(units) and (end == start or size + units[end][2] <= budget):
+            size += units[end][2]
             end += 1
-        out.append(" ".join(u for u, _ in units[start:end]))
+        out.append(text[units[start][0]:units[end - 1][1]])
         if end >= len(units):
             break
         back, kept = end, 0  # step back over trailing sentences worth at most `overlap` tokens
-        while back - 1 > start and kept + units[back - 1][1] <= overlap:
+        while back - 1 > start and kept + units[back - 1][2] <= overlap:
             back -= 1
-            kept += units[back][1]
+            kept += units[back][2]
         start = back
     return out
 

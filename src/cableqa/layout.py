@@ -29,24 +29,63 @@ import re
 from dataclasses import dataclass, field
 
 from .header import field_of, glued, parse_fields, split_glued_header
-from .noise import DATED, cut_inline_banners, newlines, strip_lines
+from .noise import DATED, cut_inline_banners, drop_routing, newlines, strip_lines
 
 _RULE = re.compile(r"^[-=_*]{3,}$")
 
-# "1. (C) ...", "12.  (S/NF) ...", "3.(U)", "4. Unmarked text", "2) (C) ...".
+# "1. (C) ...", "12.  (S/NF) ...", "3.(U)", "4. Unmarked text", "2) (C) ...", "1  (U) ..." (no stop),
+# "1. (U)Summary" (no space).
 _NUMBERED = re.compile(
-    r"^\s*(\d{1,3})(?:\.|\)(?=\s*\())\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?=\s|$))?\s*"
+    r"^\s*(\d{1,3})(?:\.|\)(?=\s*\()|\s+(?=\([A-Za-z]))\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?=\s|$|[A-Z][a-z]))?\s*"
 )
+_MARK_FIRST = re.compile(r"^\s*\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)\s*(\d{1,3})\.\s+(?=\S)")
 _MARKING = re.compile(r"^(?:TS|S|C|U|SBU|LOU|FOUO|UNCLAS|CONFIDENTIAL|SECRET)\b(?:\s*[/ ,-]+\s*[A-Z]+)*$",
                       re.IGNORECASE)
+# a marking that opens an unnumbered paragraph, "(C) The GoNZ ..." (checked against _MARKING)
+_LEAD_MARKING = re.compile(r"^\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?:\s+(?=\S)|\s*$)")
+# a marking opening a sentence inside a paragraph's text, "... on Monday. (S) The minister ..."
+_INNER_MARKING = re.compile(r"(?:^|(?<=[.:;\"']\s)|(?<=[.:;\"']\s\s))\(((?:TS|S|C|U|SBU|LOU)(?://?[A-Z]+)*)\)\s+(?=[A-Z\"])",
+                            re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:--|-\s|\*\s|o\s|[A-Za-z]\.\s|\(?[a-zA-Z0-9]{1,2}\)\s)")
 _SIGNATURE = re.compile(r"^[A-Z][A-Za-z.'\-]*(?: [A-Z][A-Za-z.'\-]*){0,3}$")
 _SENTENCE_END = re.compile(r"[.!?:;\"')\]]$")
 
 GLUED_LINE = 1000  # characters: longer lines are paragraphs (or whole bodies) whose line breaks were lost
 _INLINE_NUMBER = re.compile(r"(?<=\S)\s+(?=(\d{1,3})\.\s{0,3}(?:\([A-Za-z/ ]{1,12}\)\s|[A-Z\"]))")
+# the Classified By line, or its wrapped reason: "REASON: 1.4 (b), (d) (S) Ambassador telephoned ..."
+_CLASSIFIED = re.compile(r"^\s*(?:CLASSIFIED\s+BY|DERIVED\s+FROM|(?:FOR\s+)?REASONS?\b.{0,12}1\.[45])", re.IGNORECASE)
+# "... reasons 1.4 b, d (C) Embassy London passed ...": a marking before prose, not before "AND (D)"
+_MARKED_PROSE = re.compile(r"\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z][a-z])")
+_TRAILING_MARK = re.compile(r"(?<=[.)])\s+\(((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF))\)\s*$")  # "... (d). (S)"
 _INLINE_MARKED = re.compile(r"(?<=[.)])\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z])")
 MAX_GAP = 6  # a printed number may skip this many (redacted paragraphs) and still count
+
+
+_LEVELS = {"U": 0, "UNCLAS": 0, "UNCLASSIFIED": 0, "SBU": 1, "LOU": 1, "FOUO": 1,
+           "C": 2, "CONFIDENTIAL": 2, "S": 3, "SECRET": 3, "TS": 4}
+
+
+def inner_markings(text: str) -> list[str]:
+    """Markings opening sentences inside ``text``; "(C)" after "(A)" and "(B)" is a list letter, not one."""
+    return [m for m in _INNER_MARKING.findall(text)
+            if len(m) > 1 or f"({chr(ord(m) - 1)})" not in text]
+
+
+def marking_level(marking: str | None) -> int:
+    """How high a printed marking classifies: U 0, SBU/LOU/FOUO 1, C 2, S 3, TS 4 ("S/NF" is S); -1 for none."""
+    if not marking:
+        return -1
+    head = re.split(r"[/ ,-]", marking.strip().upper(), maxsplit=1)[0]
+    return _LEVELS.get(head, -1)
+
+
+def highest(markings) -> str | None:
+    """The marking of the highest level among ``markings`` (the first of equals), so a label never understates."""
+    best = None
+    for m in markings:
+        if m and marking_level(m) > marking_level(best):
+            best = m
+    return best
 
 
 @dataclass(frozen=True)
@@ -54,10 +93,11 @@ class Paragraph:
     """One paragraph as printed: number and marking as in the cable, text with hard wraps joined."""
 
     ordinal: int  # position in the cable, from 1
-    number: str | None  # printed number ("3"), None for an unnumbered block
-    marking: str | None  # printed classification marking ("C", "S/NF"), if any
+    number: str | None  # printed number ("3"; "3'" for the second paragraph printed as 3), None if unnumbered
+    marking: str | None  # printed marking ("C", "S/NF"); the highest where the text holds several
     text: str
     section: str | None = None  # heading printed above the paragraph
+    printed_marking: str | None = None  # the marking printed at its start, where ``marking`` may be higher
 
 
 @dataclass(frozen=True)
@@ -83,12 +123,17 @@ def _blocks(lines: list[str]) -> list[list[str]]:
 
 
 def _numbered(line: str) -> tuple[int, str | None, str] | None:
+    first = _MARK_FIRST.match(line)  # "(SBU) 1. The coalition ...": the marking printed before the number
+    if first and _MARKING.match(first.group(1)):
+        return int(first.group(2)), first.group(1), line[first.end():]
     m = _NUMBERED.match(line)
     if not m:
         return None
     marking = m.group(2)
     if marking is not None and not _MARKING.match(marking.strip()):
         return None
+    if marking is None and not line.lstrip()[len(m.group(1)):].startswith((".", ")")):
+        return None  # a number without a stop counts only before a marking
     rest = line[m.end():]
     if not rest and marking is None:
         return None
@@ -112,6 +157,8 @@ def _join_lines(lines: list[str]) -> str:
 
 def _is_heading(block: list[str], next_block: list[str] | None) -> str | None:
     words = [ln for ln in block if not _RULE.match(ln)]
+    if any(_numbered(ln) is not None for ln in words):
+        return None  # "1. (C) TITLE" or "1. SUMMARY" between rules opens paragraph 1; it heads nothing else
     if (len(words) != len(block) and 1 <= len(words) <= 2 and all(len(w) <= 80 for w in words)
             and next_block is not None and (len(next_block) > 1 or _numbered(next_block[0]) is not None)):
         return " ".join(words)
@@ -201,12 +248,17 @@ def _heading_blocks(blocks: list[list[str]]) -> list[list[str]]:
 
 
 def _split_on_numbers(block: list[str], last: int) -> list[list[str]]:
-    """A marked paragraph start inside a block (no blank line before it) starts a new block."""
+    """A paragraph start inside a block (no blank line before it) starts a new block: any marked
+    "N. (C)" line, or an unmarked "N." that continues the count after a line that ends a sentence."""
     parts = [[block[0]]]
-    for line in block[1:]:
+    first = _numbered(block[0])
+    expected = (first[0] if first else last) + 1
+    for prev, line in zip(block, block[1:]):
         found = _numbered(line)
-        if found and found[1] is not None and found[0] == last + len(parts):
+        if found and (found[1] is not None or found[0] == expected and (
+                _SENTENCE_END.search(prev) or not re.search(r"\w", prev))):  # after a sentence or a stray "-"
             parts.append([line])
+            expected = found[0] + 1
         else:
             parts[-1].append(line)
     return parts
@@ -258,19 +310,51 @@ def _split_glued_body(lines: list[str]) -> list[str]:
     out: list[str] = []
     for line in lines:
         if len(line) < GLUED_LINE:
-            out.append(line)
+            by = _INLINE_MARKED.search(line) or _MARKED_PROSE.search(line) if _CLASSIFIED.match(line) else None
+            # "Classified By: ... 1.4 (b) and (d). (SBU) MFA Director ...": the cable's one paragraph
+            out += [line[:by.start()], "", line[by.end():]] if by else [line]
             continue
-        start, expected = 0, 1
+        start, expected = 0, (found[0] + 1 if (found := _numbered(line)) else 1)
         for m in _INLINE_NUMBER.finditer(line):
-            if int(m.group(1)) == expected:
+            n, marked = int(m.group(1)), re.match(r"\.\s{0,3}\(", line[m.end(1):]) is not None
+            if n == expected or marked and expected < n <= expected + MAX_GAP:  # a marked one may skip
                 out += [line[start:m.start()], ""]
-                start, expected = m.end(), expected + 1
+                start, expected = m.end(), n + 1
         marked = _INLINE_MARKED.search(line) if expected == 1 and field_of(line) else None
         if marked:  # no numbers: the header field ends where the first marked paragraph starts
             out += [line[:marked.start()], ""]
             start = marked.end()
         out.append(line[start:])
     return out
+
+
+def _heads_numbered(content: list[list[str]], i: int) -> bool:
+    """Whether the heading ``content[i]`` (with any headings stacked below it) stands over a numbered paragraph."""
+    for j in range(i + 1, len(content)):
+        if _is_heading(content[j], content[j + 1] if j + 1 < len(content) else None) is None:
+            first = next((ln for ln in content[j] if not _RULE.match(ln)), "")
+            return _numbered(first) is not None
+    return False
+
+
+def _lead_marking(lines: list[str]) -> tuple[str | None, list[str]]:
+    """An unnumbered paragraph printed as "(C) The GoNZ ...": its marking, and its lines without it."""
+    m = _LEAD_MARKING.match(lines[0]) if lines else None
+    if m is None or not _MARKING.match(m.group(1).strip()):
+        return None, lines
+    return m.group(1).strip(), [lines[0][m.end():], *lines[1:]]
+
+
+def _unique_numbers(paragraphs: list[dict]) -> None:
+    """A number printed again (a repeat, or numbering restarting in a new section) is told apart by
+    its earlier uses: "3'", "3''", then "3'3", so that no two paragraphs share a citation."""
+    seen: dict[str, int] = {}
+    for p in paragraphs:
+        if p["number"] is not None:
+            n = p["number"]
+            k = seen.get(n, 0)
+            p["number"] = n + ("'" * k if k <= 2 else f"'{k}")
+            seen[n] = seen.get(n, 0) + 1
 
 
 def parse(body: str) -> Layout:
@@ -290,7 +374,9 @@ def parse(body: str) -> Layout:
     last_number = 0
     section: str | None = None
     section_used = True
-    content = _heading_blocks(blocks[start:])
+    # a marking printed alone ("Classified By: ... (d). (S)") marks the paragraph below it
+    pending = m.group(1) if (m := _TRAILING_MARK.search(fields.get("classified_by", ""))) else None
+    content = _heading_blocks(drop_routing(blocks[start:], noise))
     # where a marked "N. (C)" comes later, an unmarked "N." before it is a sub-item, not paragraph N
     marked_later: dict[int, int] = {}
     for i, block in enumerate(content):
@@ -300,42 +386,59 @@ def parse(body: str) -> Layout:
     for i, block in enumerate(content):
         nxt = content[i + 1] if i + 1 < len(content) else None
         heading = _is_heading(block, nxt)
-        if heading is not None and nxt is not None:
+        # a heading heads the paragraphs below it; inside a numbered paragraph whose text goes on
+        # below it ("A. STRAIGHT FORWARD" in paragraph 2) it is that paragraph's text
+        if heading is not None and nxt is not None and (last_number == 0 or _heads_numbered(content, i)):
             # consecutive headings (a contents list, say) stack up rather than vanish
             section = heading if section_used or section is None else f"{section} / {heading}"
             section_used = False
             continue
         for part in _split_on_numbers(block, last_number):
+            rules = [ln for ln in part if _RULE.match(ln)]
+            noise.extend(rules)  # ruling around a numbered title is layout, not words
+            part = [ln for ln in part if not _RULE.match(ln)] if rules else part
+            if not part:
+                continue
             found = _numbered(part[0])
             numbered_ok = found is not None and (
-                last_number < found[0] <= last_number + MAX_GAP or (last_number == 0 and found[0] <= MAX_GAP)
+                found[1] is not None  # a marked number always starts a paragraph, repeated or restarted too
+                or last_number < found[0] <= last_number + MAX_GAP or (last_number == 0 and found[0] <= MAX_GAP)
+                or found[0] == 1 and not section_used  # numbering restarting under a new heading
             ) and not (found[1] is None and marked_later.get(found[0], -1) > i)
             if numbered_ok:
                 number, marking, rest = found
                 last_number = number
                 first = [rest] if rest else []
-                paragraphs.append({"number": str(number), "marking": marking, "section": section,
+                paragraphs.append({"number": str(number), "markings": [marking], "section": section,
                                    "lines": first + part[1:], "block_starts": [0]})
             elif paragraphs and section_used and (
                     last_number > 0 or len(" ".join(paragraphs[-1]["lines"]).split()) < 12):
                 # continuation of the current numbered paragraph (or of a too-short block)
+                paragraphs[-1]["markings"].append(_lead_marking(part)[0])  # the words keep it, the label rises
                 paragraphs[-1]["block_starts"].append(len(paragraphs[-1]["lines"]))
                 paragraphs[-1]["lines"].extend(part)
             else:
-                paragraphs.append({"number": None, "marking": None, "section": section,
+                marking, part = _lead_marking(part)
+                if not "".join(part).strip():  # "(S)" alone on its line
+                    pending = marking
+                    continue
+                paragraphs.append({"number": None, "markings": [marking, pending], "section": section,
                                    "lines": list(part), "block_starts": [0]})
+                pending = None
             section_used = True
 
     signature = _signature(paragraphs)
+    _unique_numbers(paragraphs)
     out = []
     for p in paragraphs:
         # a banner a stray line break split in two is whole again once the lines are joined
-        text = cut_inline_banners(_paragraph_text(p["lines"], p["block_starts"]), noise)
-        if text.strip():
-            out.append(Paragraph(ordinal=len(out) + 1, number=p["number"], marking=p["marking"],
-                                 text=text.strip(), section=p["section"]))
-        elif p["marking"]:  # "1.  (CONFIDENTIAL - ENTIRE TEXT)": a marking with no text is noise, not lost
-            noise.append(f"{p['number']}. ({p['marking']})")
+        text = cut_inline_banners(_paragraph_text(p["lines"], p["block_starts"]), noise).strip()
+        marking = highest([*p["markings"], *inner_markings(text)])
+        if text:
+            out.append(Paragraph(ordinal=len(out) + 1, number=p["number"], marking=marking,
+                                 text=text, section=p["section"], printed_marking=p["markings"][0]))
+        elif marking:  # "1.  (CONFIDENTIAL - ENTIRE TEXT)": a marking with no text is noise, not lost
+            noise.append(f"{p['number']}. ({marking})")
     return Layout(fields=fields, paragraphs=tuple(out), signature=signature, noise=tuple(noise))
 
 

@@ -44,8 +44,8 @@ _CONTINUED_INLINE = re.compile(
     r"(?:(?<=\s)|^)((?:[A-Z][A-Z.'-]*\s){0,2}[A-Z][A-Z.'-]*)\s(\d{8}\s+\d{3}(?:\.\d)?\s+OF\s+\d{3})\b")
 _SIPDIS = re.compile(r"\bS\s?I\s?P\s?D\s?I\s?S\b\s*", re.IGNORECASE)
 _CAVEAT_LINE = re.compile(r"^(?:(?:SIPDIS|NOFORN|SENSITIVE|NODIS|EXDIS|LIMDIS)[\s,;.\\]*)+$", re.IGNORECASE)
-_TRAILER = re.compile(
-    r"^(?:NNNN|=+\s*CABLE ENDS\s*=+|\d{4}[A-Z]{3,8}\d{5}\s+-\s+.*|v\d+(?:\.\d+)+|>{3,}.*|#\d{4}\s*)$"
+_TRAILER = re.compile(  # also a routing line that a page break left alone: "------4A4A84 251247Z /38"
+    r"^(?:NNNN|-{4,}[0-9A-F]{4,8}\s+\d{6}Z\s+/\d+|=+\s*CABLE ENDS\s*=+|\d{4}[A-Z]{3,8}\d{5}\s+-\s+.*|v\d+(?:\.\d+)+|>{3,}.*|#\d{4}\s*)$"
 )
 DATED = re.compile(r"^\s*Cable dated:\s*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?")
 
@@ -98,3 +98,40 @@ def strip_lines(lines: list[str], noise: list[str]) -> list[str]:
                 continue
         kept.append(text)
     return kept
+
+
+# A teletype routing block printed again inside a body, at a page break of a multi-section cable:
+# "ACTION EUR-00", "INFO  LOG-00   AID-00 ...", "/007W", "------2605E9  151753Z /45", "P 151544Z JAN 03",
+# "FM AMEMBASSY ZAGREB", "TO SECSTATE WASHDC PRIORITY 9208", then the header fields repeated.
+_ROUTING_START = re.compile(r"^(?:ACTION\s+[A-Z0-9]+-\d\d\b|INFO\s+(?:[A-Z0-9]+-\d\d\s*){2,}$"
+                            r"|[OPRZ]\s+\d{6}Z\s+[A-Z]{3}\s+\d{2}$)")
+_ROUTING_LINE = re.compile(r"^(?:(?:ACTION|INFO)\s+)?(?:[A-Z0-9]+-\d\d\s*)+(?:/\d{2,3}W)?$|^/\d{2,3}W$"
+                           r"|^-{4,}[0-9A-F]{4,8}\s+\d{6}Z\s+/\d+$|^[OPRZ]\s+\d{6}Z\s+[A-Z]{3}\s+\d{2}$")
+_ADDRESS = re.compile(r"^(?:FM|TO|INFO)\s+[A-Z]|^(?:AMEMBASSY|AMCONSUL|USMISSION|USDEL|SECSTATE|SECDEF)\b"
+                      r"|^[A-Z][A-Z .,/-]*\b(?:PRIORITY|IMMEDIATE|ROUTINE|NIACT)\b(?:\s+\d+)?$")
+
+
+def drop_routing(blocks: list[list[str]], noise: list[str]) -> list[list[str]]:
+    """The blocks without the routing blocks printed inside a body (each line added to ``noise``):
+    the routing lines, addressees and the header fields repeated after them."""
+    from .header import field_of  # header reads fields; this only needs to recognise one
+
+    out: list[list[str]] = []
+    routing = False
+    for block in blocks:
+        kept: list[str] = []
+        in_field = False
+        for line in block:
+            if _ROUTING_START.match(line):
+                routing = True
+            if routing and (_ROUTING_LINE.match(line) or _ADDRESS.match(line) or field_of(line)
+                            or in_field):
+                in_field = in_field or field_of(line) is not None  # a field's wrapped lines go with it
+                noise.append(line)
+                continue
+            routing = False
+            kept.append(line)
+        in_field = False
+        if kept:
+            out.append(kept)
+    return out

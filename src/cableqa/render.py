@@ -184,7 +184,8 @@ def answer_html(result: Result, answer: Answer | None) -> str:
 
 # -- the cable viewer --------------------------------------------------------------------
 
-EMPTY_CABLE = '<div class="cq-cable cq-empty">Click a citation to read the whole cable here.</div>'
+EMPTY_CABLE = ('<div class="cq-cable cq-empty">The cable an answer cites opens here, at the cited paragraph; '
+               'click any citation to read its cable.</div>')
 
 
 def _field_row(name: str, value: str) -> str:
@@ -217,7 +218,8 @@ def cable_html(view: CableView, target: int | None = None) -> str:
                      'only its header.</div>')
     signature = f'<div class="cq-signature">{safe(view.signature)}</div>' if view.signature else ""
     return (f'<div class="cq-cable" data-cable="{html.escape(view.id, quote=True)}">'
-            f'<h3 class="cq-cable-id">{safe(view.id)}</h3><div class="cq-subject">{safe(view.subject)}</div>'
+            f'<div class="cq-cable-head"><h2 class="cq-cable-id">{safe(view.id)}</h2>'
+            f'<div class="cq-subject">{safe(view.subject)}</div></div>'
             f'<table class="cq-fields">{"".join(rows)}</table>{"".join(paras)}{signature}</div>')
 
 

@@ -1,16 +1,20 @@
-"""The browser chat (``cableqa serve``): ask, read cited paragraphs, open the cable, filter, export.
+"""The browser chat (``cableqa serve``): ask, read cited paragraphs beside their cable, filter, export.
 
 A thin layer: every question goes to the same :meth:`Searcher.search` as the
 CLI; :mod:`cableqa.render` makes the HTML and :mod:`cableqa.export` the files.
 
+The page (laid out for a laptop and a phone): the chat on the left, the cable
+its answer cites on the right (below it on a narrow screen).  An answer opens
+its top citation's cable at once (:meth:`ChatUI.answer`), and the page script
+then shows the answer from its start and the cable at its cited paragraph.
+
 Opening a cited cable: citations are ``<a href="#cable/ID/ORDINAL">`` links
-(:func:`render.cite_link`).  :data:`CLICK_JS`, run on page load, catches a
-click on any of them (in the chat or in the cable viewer), keeps
-"CABLEID#ordinal" in ``window.cqTarget`` and clicks the "Open" button; that
-button's event takes the value through :data:`PICK_JS` (else what was typed
-in the "Open cable" box), renders the cable, then :data:`SCROLL_JS` scrolls
-to the cited paragraph.  The cable is looked up by id in the index, never
-by a file path from the request.
+(:func:`render.cite_link`).  The page script (``static/page.js``, run on
+load) catches a click on any of them, keeps "CABLEID#ordinal" and clicks the
+"Open" button; that button's event takes the value through :data:`PICK_JS`
+(else what was typed in the "Open cable" box), renders the cable, then
+:data:`SHOW_CABLE_JS` scrolls to the cited paragraph.  The cable is looked up
+by id in the index, never by a file path from the request.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 # Offline: no usage statistics, no model-hub look-ups (set before gradio imports huggingface_hub)
@@ -49,50 +54,15 @@ SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Robo
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 _TARGET = re.compile(r"^\s*(\d{2}[A-Za-z]{3,}\d{1,7})\s*(?:#\s*(\d+)|¶\s*(\w+))?")
 
-CLICK_JS = """() => {
-  const link = (e) => e.target.closest && e.target.closest('a[href^="#cable/"]');
-  const open = (a) => {
-    const [id, ord] = a.getAttribute("href").slice("#cable/".length).split("/");
-    window.cqTarget = id + (ord ? "#" + ord : "");
-    document.getElementById("cq-open").click();
-  };
-  document.addEventListener("click", (e) => {
-    const a = link(e);
-    if (!a) return;
-    e.preventDefault();
-    e.stopPropagation();
-    open(a);
-  }, true);
-}"""
-PICK_JS = "(typed) => { const t = window.cqTarget; window.cqTarget = null; return t || typed; }"
-SCROLL_JS = """() => {
-  const box = document.getElementById("cq-cable");
-  const el = box && box.querySelector(".cq-target");
-  if (!box) return;
-  box.scrollIntoView({block: "nearest"});
-  box.scrollTop = el ? box.scrollTop + el.getBoundingClientRect().top - box.getBoundingClientRect().top - 40 : 0;
-}"""
-CSS = """
-#cq-cable { max-height: 78vh; overflow-y: auto !important; }
-.cq-cable { font-size: 0.95em; line-height: 1.45; }
-.cq-cable h3 { margin: 0.2em 0; }
-.cq-subject { font-weight: 600; margin-bottom: 0.5em; }
-.cq-fields th { text-align: left; padding-right: 1em; vertical-align: top; white-space: nowrap; }
-.cq-para { margin: 0.6em 0; padding: 0.3em 0.5em; border-left: 3px solid transparent; }
-.cq-para.cq-target { background: #fff4c2; border-left-color: #e0a800; color: #222; }
-.cq-plabel { font-weight: 600; }
-.cq-cite { cursor: pointer; font-weight: 600; }
-.cq-extract { border-left: 3px solid #4a7bd0; margin: 0.4em 0 0.8em; padding: 0.3em 0.7em; }
-.cq-hits { padding-left: 1.4em; }
-.cq-hit { margin-bottom: 0.7em; }
-.cq-citeline { font-size: 0.9em; }
-.cq-also { font-style: italic; }
-.cq-also .cq-cite { font-weight: normal; }
-.cq-answer-sentence { text-decoration: underline; text-decoration-color: #4a7bd0; }
-.cq-note, .cq-filters { font-style: italic; margin: 0.2em 0; }
-.cq-missing { color: #888; }
-mark { background: #ffe27a; color: inherit; padding: 0 1px; }
-"""
+# the page script's entry points (static/page.js defines window.cableqa)
+PICK_JS = "(typed) => window.cableqa.pick(typed)"
+SHOW_CABLE_JS = "() => window.cableqa.showCable()"
+SHOW_ANSWER_JS = "() => window.cableqa.showAnswer()"
+
+
+def static_text(name: str) -> str:
+    """A file of the page (``static/page.css``, ``static/page.js``), shipped inside the package."""
+    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
 
 
 class ServeError(RuntimeError):
@@ -191,18 +161,39 @@ class ChatUI:
         shown = f"{cable_id}#{ordinal}" if ordinal is not None else cable_id
         return render.cable_html(view, ordinal), shown
 
-    def export(self, turns: tuple) -> list[str] | None:
-        """The conversation's cited excerpts as a Markdown and a CSV file."""
+    def answer(self, question: str, messages: list | None, turns: tuple, *filters: str) -> tuple:
+        """:meth:`ask`, plus the cable of the new answer's top citation (the quoted sentence's, else the
+        first excerpt's) at that paragraph, to show beside it; the cable stays as it was when nothing new
+        was cited."""
+        messages, box, new_turns, status = self.ask(question, messages, turns, *filters)
+        top = None
+        if len(new_turns) > len(turns or ()):
+            latest = new_turns[-1]
+            top = latest.answer.hit if latest.answer else next(iter(latest.hits), None)
+        cable, shown = self.open_cable(f"{top.cable_id}#{top.ordinal}") if top else (gr.skip(), gr.skip())
+        return messages, box, new_turns, status, cable, shown
+
+    def export(self, turns: tuple) -> tuple[str | None, str | None]:
+        """The conversation's cited excerpts as a Markdown and a CSV file, for the two download buttons."""
         if not turns:
-            gr.Warning("Nothing to export yet: ask a question first.")
-            return None
+            return None, None
         self.export_dir.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(dir=self.export_dir))  # two exports in one second never collide
         md, csv_path = export.write(turns, folder, stem="cableqa-excerpts-" + time.strftime("%Y%m%d-%H%M%S"))
-        return [str(md), str(csv_path)]
+        return str(md), str(csv_path)
+
+    @staticmethod
+    def downloadable(turns: tuple) -> tuple[dict, dict]:
+        """The download buttons enabled while there is something to export."""
+        return gr.update(interactive=bool(turns)), gr.update(interactive=bool(turns))
 
     def reset(self):
-        return [], (), render.EMPTY_CABLE, None, ""
+        return [], (), render.EMPTY_CABLE, ""
+
+
+def example_text(chosen: gr.SelectData) -> str:
+    """The question of the example clicked in the empty chat."""
+    return chosen.value["text"]
 
 
 def build_app(handlers: ChatUI) -> gr.Blocks:
@@ -210,21 +201,32 @@ def build_app(handlers: ChatUI) -> gr.Blocks:
     classes = [ANY] + list(dict.fromkeys(CLASSIFICATIONS.values()))
     with gr.Blocks(title="cableqa", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         turns = gr.State(())
-        with gr.Row():
-            gr.Markdown("### cableqa — ask the cables; every answer quotes and cites them")
-            status = gr.HTML(elem_id="cq-status", js_on_load=None)
+        with gr.Row(elem_id="cq-header"):
+            gr.HTML('<h1>cableqa <span class="cq-tagline">— ask the cables; every answer quotes and cites '
+                    "them</span></h1>", padding=False, container=False)
+            status = gr.HTML(elem_id="cq-status", padding=False, container=False)
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Conversation", elem_id="cq-chat", height=620, latex_delimiters=[],
-                                  sanitize_html=True, allow_tags=False, feedback_options=None,
+            with gr.Column(scale=3, min_width=340):
+                # height: the chat, question box and tools fill a laptop's window; autoscroll off, since
+                # the page script shows a new answer from its start rather than its end
+                chat = gr.Chatbot(label="Conversation", show_label=False, elem_id="cq-chat",
+                                  height="calc(100vh - 275px)", min_height=320, autoscroll=False, layout="panel",
+                                  latex_delimiters=[], sanitize_html=True, allow_tags=False, feedback_options=None,
                                   buttons=["copy", "copy_all"],
-                                  placeholder="Ask about the cables. Answers quote the paragraphs they come from.")
+                                  examples=[{"text": q} for q in EXAMPLES],
+                                  placeholder="Ask about the cables. Answers quote the paragraphs they come from; "
+                                              "the cable of the best one opens beside them.")
                 with gr.Row():
-                    question = gr.Textbox(elem_id="cq-question", show_label=False, scale=6, lines=1, max_lines=4,
-                                          placeholder="Ask a question, e.g. “cables from Almaty in 2005 about "
-                                                      "election violence”")
+                    question = gr.Textbox(label="Question", elem_id="cq-question", show_label=False, scale=6,
+                                          lines=1, max_lines=4, autofocus=True,
+                                          placeholder="Ask a question about the cables")
                     ask_btn = gr.Button("Ask", variant="primary", elem_id="cq-ask", scale=1, min_width=80)
-                gr.Examples(EXAMPLES, inputs=[question], label="Examples")
+                with gr.Row(elem_id="cq-tools"):
+                    new_btn = gr.Button("New conversation", elem_id="cq-new", size="sm")
+                    md_btn = gr.DownloadButton("Download excerpts (Markdown)", elem_id="cq-export-md", size="sm",
+                                               interactive=False)
+                    csv_btn = gr.DownloadButton("Download excerpts (CSV)", elem_id="cq-export-csv", size="sm",
+                                                interactive=False)
                 with gr.Accordion("Filters (apply to the next questions)", open=False, elem_id="cq-filters"):
                     with gr.Row():
                         origin = gr.Textbox(label="Origin", placeholder="e.g. Almaty", elem_id="cq-origin")
@@ -234,27 +236,34 @@ def build_app(handlers: ChatUI) -> gr.Blocks:
                         classification = gr.Dropdown(classes, value=ANY, label="Classification",
                                                      elem_id="cq-classification")
                         tags = gr.Textbox(label="Tags", placeholder="e.g. PGOV, KZ", elem_id="cq-tags")
+            with gr.Column(scale=2, min_width=340):
                 with gr.Row():
-                    new_btn = gr.Button("New conversation", elem_id="cq-new", size="sm")
-                    export_btn = gr.Button("Export cited excerpts (Markdown + CSV)", elem_id="cq-export-btn",
-                                           size="sm")
-                files = gr.File(label="Export", file_count="multiple", interactive=False, elem_id="cq-export",
-                                height=120)
-            with gr.Column(scale=2):
-                with gr.Row():
-                    target = gr.Textbox(label="Open cable", placeholder="05ALMATY4281 or 05ALMATY4281#3",
-                                        elem_id="cq-target", scale=4)
-                    open_btn = gr.Button("Open", elem_id="cq-open", scale=1, min_width=60)
+                    target = gr.Textbox(label="Open cable", show_label=False, scale=4, elem_id="cq-target",
+                                        placeholder="Cable id, e.g. 05ALMATY4281#3")
+                    open_btn = gr.Button("Open", elem_id="cq-open", scale=1, min_width=60, size="md")
                 cable = gr.HTML(render.EMPTY_CABLE, elem_id="cq-cable", js_on_load=None)
 
-        gr.on([question.submit, ask_btn.click], handlers.ask,
-              inputs=[question, chat, turns, origin, since, until, classification, tags],
-              outputs=[chat, question, turns, status], api_name="ask")
+        answering = dict(fn=handlers.answer,
+                         inputs=[question, chat, turns, origin, since, until, classification, tags],
+                         outputs=[chat, question, turns, status, cable, target], show_progress_on=[chat])
+        buttons = [md_btn, csv_btn]
+
+        def refresh_exports(event, api_name=False):
+            """After ``event``: the download buttons offer the conversation as it now is."""
+            event.then(handlers.export, inputs=[turns], outputs=buttons, api_name=api_name).then(
+                handlers.downloadable, inputs=[turns], outputs=buttons, api_name=False, queue=False)
+
+        asked = gr.on([question.submit, ask_btn.click], **answering, api_name="ask")
+        # an example in the empty chat is asked as if typed
+        picked = chat.example_select(example_text, outputs=[question], api_name=False).then(**answering,
+                                                                                              api_name=False)
+        for event in (asked, picked):
+            event.then(None, js=SHOW_ANSWER_JS)
+            refresh_exports(event, api_name="export" if event is asked else False)
         gr.on([open_btn.click, target.submit], handlers.open_cable, inputs=[target], outputs=[cable, target],
-              js=PICK_JS, api_name="open_cable").then(None, js=SCROLL_JS)
-        export_btn.click(handlers.export, inputs=[turns], outputs=[files], api_name="export")
-        new_btn.click(handlers.reset, outputs=[chat, turns, cable, files, target], api_name=False)
-        chat.clear(handlers.reset, outputs=[chat, turns, cable, files, target], api_name=False)
+              js=PICK_JS, api_name="open_cable").then(None, js=SHOW_CABLE_JS)
+        for clear in (new_btn.click, chat.clear):
+            refresh_exports(clear(handlers.reset, outputs=[chat, turns, cable, target], api_name=False))
         demo.load(handlers.status, outputs=[status], api_name="status")
     # the Engine takes one index request at a time anyway; a second slot lets an export run beside it
     demo.queue(default_concurrency_limit=2, max_size=64)
@@ -264,10 +273,14 @@ def build_app(handlers: ChatUI) -> gr.Blocks:
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
            allowed: Sequence[Path] = (), block: bool = True, quiet: bool = False):
     """Start the server: system fonts only (nothing fetched off the machine), no SSR, no MCP."""
-    theme = gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+    # a dark blue for the primary button: white on Gradio's orange is 2.8:1, below WCAG AA's 4.5:1
+    theme = gr.themes.Default(primary_hue="blue", font=SYSTEM_FONTS, font_mono=MONO_FONTS).set(
+        button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+        button_primary_background_fill_dark="*primary_700", button_primary_background_fill_hover_dark="*primary_800")
     return demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, quiet=quiet,
-                       theme=theme, css=CSS, js=CLICK_JS, ssr_mode=False, mcp_server=False, pwa=False,
-                       share=False, allowed_paths=[str(p) for p in allowed], footer_links=["api", "settings"])
+                       theme=theme, css=static_text("page.css"), js=static_text("page.js"), ssr_mode=False,
+                       mcp_server=False, pwa=False, share=False, allowed_paths=[str(p) for p in allowed],
+                       footer_links=["api", "settings"])
 
 
 def is_loopback(host: str) -> bool:
