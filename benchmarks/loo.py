@@ -53,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_set_arguments(parser)
     parser.add_argument("--signals", help="comma-separated signals to leave out (default: every one)")
+    parser.add_argument("--sets", help="comma-separated sets to run (default: dev-tune,dev-check,validation)")
     parser.add_argument("--per-question", action="store_true", help="list every question a signal moves")
     parser.add_argument("--out", help="also write the output to this file")
     args = parser.parse_args()
@@ -62,6 +63,8 @@ def main() -> None:
     from cableqa.retrieval import Tuning
 
     sets = load_sets(args)
+    if args.sets:
+        sets = {name: sets[name] for name in args.sets.split(",")}
     names = args.signals.split(",") if args.signals else [s.name for s in signals.SIGNALS]
     out = Output("leave one signal out (cableqa.signals): paired differences on tune, check, validation", args.out)
     searcher = open_searcher(args.index, out, note="; shipped signal table:")
