@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 from collections.abc import Iterable
 
@@ -22,6 +23,7 @@ from _common import DEV, SUBSET
 SEED = 17  # issue 17
 MIN_WORDS = 25  # a paragraph shorter than this is not worth a question
 TYPES = ("paraphrase", "entity", "context", "date", "followup")
+_PRINTED = re.compile(r"^\s*(\d{1,3})\.\s", re.MULTILINE)
 
 
 def sample_order(ids: Iterable[str], exclude: set[str], seed: int = SEED) -> list[str]:
@@ -53,9 +55,17 @@ def evidence_problems(question: dict, body: str) -> list[str]:
     holders = [p for p in parse(body).paragraphs if evidence in normalise(p.text)]
     if len(holders) != 1:
         problems.append(f"evidence in {len(holders)} paragraphs, not exactly one")
-    elif holders[0].number != question["para"]:
+    elif question["para"] not in (holders[0].number, printed_number(body, evidence)):
         problems.append(f"evidence is in paragraph {holders[0].number}, not {question['para']}")
     return problems
+
+
+def printed_number(body: str, evidence: str) -> str | None:
+    """The number printed at the head of the last line starting "N." before ``evidence`` (normalised)
+    in the raw ``body``: the printed paragraph, also where the parser joined several into one."""
+    found = re.search(r"\W+".join(map(re.escape, evidence.split())), body.lower())
+    heads = _PRINTED.findall(body[:found.start()]) if found else []
+    return heads[-1] if heads else None
 
 
 def question_problems(question: dict) -> list[str]:

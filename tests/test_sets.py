@@ -13,7 +13,8 @@ from cableqa.evaluate import load_questions
 from conftest import DEV, ROOT, SUBSET, need_shared
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from make_validation_sample import evidence_problems, question_problems, sample_order  # noqa: E402
+from make_validation_sample import (evidence_problems, printed_number, question_problems,  # noqa: E402
+                                    sample_order)
 from sets import SPLIT, VALIDATION, question_sets, split_dev  # noqa: E402
 
 BODY = """CONFIDENTIAL  EMBASSY X 000123
@@ -60,6 +61,13 @@ def test_evidence_problems_known_answers():
     assert evidence_problems({**q, "evidence": "The minister said"}, BODY) == [
         "evidence has 3 words, not 6-15", "evidence in 2 paragraphs, not exactly one"]
     assert "evidence not in the cable body" in evidence_problems({**q, "evidence": "a b c d e f g"}, BODY)
+
+
+def test_printed_number_is_the_number_heading_the_evidence():
+    glued = "1. (C) Summary: the talks went well. End Summary.\n2. (C) The envoy said the harbour deal was off.\n"
+    q = {"evidence": "envoy said the harbour deal was off", "para": "2"}
+    assert printed_number(glued, "envoy said the harbour deal was off") == "2"
+    assert evidence_problems({**q, "evidence": "the envoy said the harbour deal was off"}, glued) == []
 
 
 def test_committed_split_is_what_the_seed_gives():
