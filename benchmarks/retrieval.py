@@ -6,7 +6,7 @@ Targets (issue 3): Recall@5 >= 0.90 and MRR@10 >= 0.70 on subset-3000 (>= 0.85 /
 corpus), no question type below 0.70 Recall@5; warm search() p50 <= 50 ms on subset-3000.
 
 Scored as ../shared/eval/README.md says (cableqa.evaluate).  Each step is a ``Tuning`` of the
-same index, so it runs in a minute or two:
+same index (signals left out: weight 0, see ``cableqa.signals``), so it runs in a minute or two:
 
     python benchmarks/retrieval.py --index /work/ix/sub [--out benchmarks/results/retrieval-subset.txt]
 """
@@ -18,23 +18,19 @@ from dataclasses import replace
 
 from _common import DEV, Output, answers, ms, open_searcher, percentile, table
 
-STEPS = [  # (label, Tuning changes from the shipped defaults)
-    ("keyword only: BM25 over paragraph + cable context", {"mode": "keyword"}),
-    ("dense only: the model over context + paragraph", {"mode": "dense"}),
-    ("fusion: weighted RRF of both (k=10)", {"expand_cables": 0, "date_weight": 0, "who_weight": 0,
-                                             "history_weight": 0, "country_weight": 0, "ask_weight": 0,
-                                             "short_share": 1.0}),
-    ("+ every paragraph of the 8 best cables", {"date_weight": 0, "who_weight": 0, "history_weight": 0,
-                                                 "country_weight": 0, "ask_weight": 0, "short_share": 1.0}),
-    ("+ chat history: earlier turns' cables as prior", {"date_weight": 0, "who_weight": 0, "followup_weight": 0,
-                                                        "country_weight": 0, "ask_weight": 0, "short_share": 1.0}),
-    ("+ paragraphs beside the earlier answers", {"date_weight": 0, "who_weight": 0, "country_weight": 0,
-                                                 "ask_weight": 0, "short_share": 1.0}),
-    ("+ time named in the question", {"who_weight": 0, "country_weight": 0, "ask_weight": 0, "short_share": 1.0}),
-    ("+ who-questions favour named people", {"country_weight": 0, "ask_weight": 0, "short_share": 1.0}),
-    ("+ country named in the question", {"ask_weight": 0, "short_share": 1.0}),
-    ("+ few-word paragraphs keep half", {"ask_weight": 0}),
-    ("+ the asking clause after a lead (= shipped)", {}),
+PRIORS = ("history", "beside", "time", "who", "country", "few_words", "ask")  # added one by one, in this order
+STEPS = [  # (label, Tuning changes from the shipped defaults, signals left out)
+    ("keyword only: BM25 over paragraph + cable context", {"mode": "keyword"}, ()),
+    ("dense only: the model over context + paragraph", {"mode": "dense"}, ()),
+    ("fusion: weighted RRF of both (k=10)", {"expand_cables": 0}, PRIORS),
+    ("+ every paragraph of the 8 best cables", {}, PRIORS),
+    ("+ chat history: earlier turns' cables as prior", {}, PRIORS[1:]),
+    ("+ paragraphs beside the earlier answers", {}, PRIORS[2:]),
+    ("+ time named in the question", {}, PRIORS[3:]),
+    ("+ who-questions favour named people", {}, PRIORS[4:]),
+    ("+ country named in the question", {}, PRIORS[5:]),
+    ("+ few-word paragraphs keep half", {}, PRIORS[6:]),
+    ("+ the asking clause after a lead (= shipped)", {}, ()),
 ]
 
 
@@ -52,8 +48,8 @@ def main() -> None:
     searcher = open_searcher(args.index, out)
     questions = load_questions(args.questions)
     rows, reports = [], []
-    for label, changes in STEPS:
-        searcher.tuning = replace(Tuning(), **changes)
+    for label, changes, left_out in STEPS:
+        searcher.tuning = replace(Tuning(), **changes).weighted(**dict.fromkeys(left_out, 0.0))
         report = score(questions, answers(searcher))
         reports.append((label, report))
         o = report.overall.row()

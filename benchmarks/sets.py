@@ -57,12 +57,25 @@ def question_sets(dev: list[dict], split: dict[str, str], validation: list[dict]
             "validation": validation}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_set_arguments(parser: argparse.ArgumentParser) -> None:
+    """--index and the three sets' files (shared with loo.py)."""
     parser.add_argument("--index", default="/work/ix/sub", help="index directory")
     parser.add_argument("--dev", default=str(DEV), help="dev questions (JSON Lines)")
     parser.add_argument("--validation", default=str(VALIDATION), help="validation questions (JSON Lines)")
     parser.add_argument("--split", default=str(SPLIT), help="dev qid -> tune/check (JSON)")
+
+
+def load_sets(args: argparse.Namespace, dev: list[dict] | None = None) -> dict[str, list[dict]]:
+    """The three sets named by ``add_set_arguments``'s options (``dev``: already loaded)."""
+    from cableqa.evaluate import load_questions
+
+    dev = load_questions(args.dev) if dev is None else dev
+    return question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_set_arguments(parser)
     parser.add_argument("--per-question", action="store_true", help="also list each question's answer rank")
     parser.add_argument("--write-split", action="store_true", help=f"write --split from --dev (seed {SPLIT_SEED})")
     parser.add_argument("--out", help="also write the output to this file")
@@ -76,7 +89,7 @@ def main() -> None:
         print(f"wrote {args.split}")
         return
 
-    sets = question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation))
+    sets = load_sets(args, dev)
     out = Output("retrieval on the dev tune half, the dev check half and the validation set", args.out)
     searcher = open_searcher(args.index, out, note="; default search settings")
     reports = {name: score(qs, answers(searcher)) for name, qs in sets.items()}

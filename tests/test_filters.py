@@ -4,7 +4,8 @@ import pytest
 
 from cableqa import indexer
 from cableqa.cables import Report
-from cableqa.filters import Filters, match_origins, mentioned_period, parse_question
+from cableqa.filters import Filters, match_origins
+from cableqa.query import Query, mentioned_period
 from cableqa.search import Searcher
 
 from conftest import SEED, FakeEmbedder, cable_record, teletype, write_jsonl
@@ -32,13 +33,13 @@ def test_flags_parse_and_refuse_bad_values():
     ("Why did Burma hand over its intelligence report on militants in 2002?", ""),  # a time, not a filter
 ])
 def test_filters_stated_in_the_question(question, described):
-    assert parse_question(question).filters.describe() == described
+    assert Query.parse(question).filters.describe() == described
 
 
 def test_cable_ids_named_in_the_question():
-    assert parse_question("What does 05ALMATY4281 say?").mentioned_ids == ("05ALMATY4281",)
-    assert parse_question("What does ALMATY 4281 say?", {"ALMATY"}).mentioned_ids == ("*ALMATY4281",)
-    assert parse_question("What happened in Almaty 2005?", {"ALMATY"}).mentioned_ids == ()
+    assert Query.parse("What does 05ALMATY4281 say?").cables == ("05ALMATY4281",)
+    assert Query.parse("What does ALMATY 4281 say?", {"ALMATY"}).cables == ("*ALMATY4281",)
+    assert Query.parse("What happened in Almaty 2005?", {"ALMATY"}).cables == ()
 
 
 def test_fuzzy_origins():

@@ -198,7 +198,7 @@ def test_a_few_words_paragraph_keeps_only_a_share_of_its_score(tmp_path, make_fa
         return {h.ordinal: h.score for h in searcher.search("What about the harbour tariff?").hits}
 
     shared = scores()
-    searcher.tuning = Tuning(short_share=1.0)
+    searcher.tuning = Tuning().weighted(few_words=0)
     full = scores()
     assert shared[1] == pytest.approx(0.5 * full[1]) and shared[2] == pytest.approx(full[2])  # 6 words < 8
     assert shared[2] > shared[1]

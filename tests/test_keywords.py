@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from cableqa.keywords import KeywordIndex, fts_phrase_query, phrases, terms, tokens
+from cableqa.keywords import KeywordIndex, fts_phrase_query, terms, tokens
+from cableqa.query import phrases
 
 ROWS = [(10, "The minister discussed elections and election violence.", "KAZAKHSTAN. Embassy Almaty"),
         (20, "Talks on trade tariffs continued.", "TURKEY. Embassy Ankara"),
@@ -13,8 +14,8 @@ def test_tokens_and_terms():
     assert tokens("The Elections were held; ELECTION results.") == ["elect", "held", "elect", "result"]
     assert terms("Who did Kazakhstan's Security Council suspect?") == ["kazakhstan", "security", "council",
                                                                         "suspect"]
-    assert phrases('what about "operative measures" and “clear planning”?') == ["operative measures",
-                                                                                "clear planning"]
+    assert phrases('what about "operative measures" and “clear planning”?') == ("operative measures",
+                                                                                "clear planning")
     assert fts_phrase_query("Operative-measures!") == '"operative measures"'
 
 

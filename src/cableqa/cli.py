@@ -224,7 +224,7 @@ def search(question, index_path, k, as_json, jsonl, origin, since, until, classi
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
-    for note in result.notes:
+    for note in ([f"Understood: {result.understood}"] if result.understood else []) + result.notes:
         click.secho(note, fg="yellow", err=True)
     for rank, hit in enumerate(result.hits, 1):
         click.secho(f"{rank}. {hit.citation_line()}", bold=True)

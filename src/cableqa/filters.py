@@ -1,9 +1,9 @@
 """Search filters: origin (fuzzy), date range, classification, tags, cable ids.
 
 They come from flags (:meth:`Filters.from_flags`) or from what a question
-states explicitly (:func:`parse_question`): "cables from Cairo in 2008",
-"secret cables", "tagged PTER", "05ALMATY4281" / "ALMATY 4281".  Parsed
-filters are shown back to the user; filters that match nothing say so.
+states explicitly (:func:`cableqa.query.stated_filters`): "cables from Cairo in 2008",
+"secret cables", "tagged PTER".  Parsed filters are shown back to the user;
+filters that match nothing say so.
 """
 
 from __future__ import annotations
@@ -18,23 +18,6 @@ CLASSIFICATIONS = {
     "secret": "SECRET", "confidential": "CONFIDENTIAL", "unclassified": "UNCLASSIFIED",
     "noforn": "NOFORN", "sbu": "UNCLASSIFIED//FOR OFFICIAL USE ONLY",
 }
-_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
-_DOC = r"(?:cables?|telegrams?|messages?)"
-_PLACE = r"([A-Z][\w'.-]*(?:[ -](?:[A-Z][\w'.-]*|de|da|do|del|es|of))*)"
-_ORIGIN = re.compile(rf"\b{_DOC}\s+(?:sent\s+)?(?:from|by|out of)\s+(?:the\s+)?"
-                     rf"(?:(?:US|U\.S\.)\s+)?(?:(?:embassy|consulate|mission|office|post)\s+(?:in\s+|at\s+)?)?{_PLACE}")
-_ORIGIN_FIELD = re.compile(r"\borigin:\s*(\"[^\"]+\"|\S+)", re.IGNORECASE)
-_YEAR = r"(1[89]\d\d|20\d\d)"
-_DOC_DATE = re.compile(
-    rf"\b{_DOC}\s+(?:sent\s+)?(?:(?:from|by)\s+(?:the\s+)?[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){{0,3}}\s+)?"
-    rf"(?:(?:in|from|during|of|dated)\s+(?:(\w+)\s+)?{_YEAR}"
-    rf"|between\s+{_YEAR}\s+and\s+{_YEAR}|(since|after|before|until)\s+{_YEAR})\b", re.IGNORECASE)
-_DATE_LEAD = re.compile(rf"\b{_YEAR}\s+{_DOC}\b", re.IGNORECASE)
-_TAGGED = re.compile(r"\b(?:tagged|tags?:?|with the tag)\s+((?:[A-Z]{2,6}\d{0,2}(?:\s*(?:,|and|or)\s*|\s+))*"
-                     r"[A-Z]{2,6}\d{0,2})\b")
-_CLASSIFIED = re.compile(rf"\b(secret|confidential|unclassified|noforn|sbu)\s+{_DOC}\b", re.IGNORECASE)
-CABLE_ID = re.compile(r"\b(\d{2}[A-Z]{3,}\d{1,7})\b", re.IGNORECASE)
-_POST_NUMBER = re.compile(r"\b([A-Za-z]{3,}(?: [A-Za-z]{3,}){0,3}) 0*(\d{2,7})\b")
 
 
 def fold(text: str) -> str:
@@ -43,7 +26,7 @@ def fold(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
 
 
-def _date_bound(value: str, end: bool) -> str:
+def date_bound(value: str, end: bool) -> str:
     """"2008" -> 2008-01-01 (or 2008-12-31 as an end); "2008-03" and "2008-03-05" likewise."""
     value = value.strip()
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", value)
@@ -79,8 +62,8 @@ class Filters:
         if classification:
             cls_value = CLASSIFICATIONS.get(classification.strip().lower(), classification.strip().upper())
         f = cls(origin=(origin or "").strip() or None,
-                date_from=_date_bound(since, end=False) if since else None,
-                date_to=_date_bound(until, end=True) if until else None,
+                date_from=date_bound(since, end=False) if since else None,
+                date_to=date_bound(until, end=True) if until else None,
                 classification=cls_value,
                 tags=tuple(t.strip().upper() for t in tags if t and t.strip()),
                 cable_ids=tuple(c.strip().upper() for c in cable_ids if c and c.strip()))
@@ -150,92 +133,3 @@ def match_origins(wanted: str, origins: list[str]) -> list[str]:
         return hits
     places = {fold(o).split(" ", 1)[-1] if " " in o else fold(o): o for o in origins}
     return [places[p] for p in difflib.get_close_matches(key, list(places), n=3, cutoff=0.8)]
-
-
-@dataclass(frozen=True)
-class Parsed:
-    filters: Filters
-    mentioned_ids: tuple[str, ...]  # cable ids named in the question: ranked first
-    years: tuple[int, ...]  # years the question names (a soft signal, not a filter)
-
-
-def parse_question(question: str, known_posts: set[str] | None = None) -> Parsed:
-    """Filters stated explicitly in ``question``, cable ids it names, and years it mentions."""
-    origin = None
-    m = _ORIGIN.search(question) or _ORIGIN_FIELD.search(question)
-    if m:
-        origin = m.group(1).strip('"').rstrip(".,;:?") or None
-        origin = re.sub(r"\s+(?:in|on|during|about|since|after|before|between)$", "", origin)
-    date_from = date_to = None
-    m = _DOC_DATE.search(question)
-    if m:
-        month, year, y1, y2, rel, ry = m.groups()
-        if year:
-            mo = _MONTHS.get((month or "").lower())
-            date_from = _date_bound(f"{year}-{mo}" if mo else year, end=False)
-            date_to = _date_bound(f"{year}-{mo}" if mo else year, end=True)
-        elif y1:
-            date_from, date_to = _date_bound(min(y1, y2), False), _date_bound(max(y1, y2), True)
-        elif rel:
-            if rel.lower() in ("since", "after"):
-                date_from = _date_bound(ry, False) if rel.lower() == "since" else _date_bound(str(int(ry) + 1), False)
-            else:
-                date_to = _date_bound(ry, True) if rel.lower() == "until" else _date_bound(str(int(ry) - 1), True)
-    else:
-        m = _DATE_LEAD.search(question)
-        if m:
-            date_from, date_to = _date_bound(m.group(1), False), _date_bound(m.group(1), True)
-    tags: tuple[str, ...] = ()
-    m = _TAGGED.search(question)
-    if m:
-        tags = tuple(t for t in re.split(r"[\s,]+", m.group(1)) if t and t not in ("and", "or"))
-    classification = None
-    m = _CLASSIFIED.search(question)
-    if m:
-        classification = CLASSIFICATIONS[m.group(1).lower()]
-    ids = list(dict.fromkeys(i.upper() for i in CABLE_ID.findall(question)))
-    for words, number in _POST_NUMBER.findall(question):
-        if known_posts is None or re.fullmatch(r"19[4-9]\d|20[01]\d", number):
-            continue  # "Almaty 2005" is a place and a year, not a cable
-        words = words.upper().split()
-        post = next(("".join(words[i:]) for i in range(len(words)) if "".join(words[i:]) in known_posts), None)
-        if post:
-            ids.append(f"*{post}{int(number)}")  # "ALMATY 4281": the year is resolved against the index
-    years = tuple(sorted({int(y) for y in re.findall(r"\b(19[4-9]\d|20[01]\d)\b", question)}))
-    return Parsed(Filters(origin=origin, date_from=date_from, date_to=date_to, classification=classification,
-                          tags=tags), tuple(ids), years)
-
-
-_SEASON = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11), "winter": (12, 2)}
-_PART = {"early": (1, 4), "mid": (5, 8), "middle": (5, 8), "late": (9, 12)}
-_PERIOD = re.compile(r"\b(?:(early|mid|middle|late)[- ]+)?(?:(" + "|".join(_MONTHS) + "|" + "|".join(_SEASON)
-                     + r")\s+(?:of\s+)?)?(?:\d{1,2},?\s+)?(19[4-9]\d|20[0-2]\d)\b", re.IGNORECASE)
-
-
-def mentioned_period(question: str, after_days: int = 90) -> tuple[str, str] | None:
-    """The time a question is about, as an ISO date range a reporting cable would fall in.
-
-    "in late August 2004" -> 2004-08-01 .. 2004-08-31 + ``after_days``; "in 2003" -> the year
-    + ``after_days``; "late 2004" -> September-December.  Cables report events days or weeks
-    after, hence the tail.  None when the question names no year.
-    """
-    from datetime import date, timedelta
-
-    spans = []
-    for part, month, year in _PERIOD.findall(question):
-        year = int(year)
-        part, month = part.lower(), month.lower()
-        if month in _MONTHS:
-            first, last = _MONTHS[month], _MONTHS[month]
-        elif month in _SEASON:
-            first, last = _SEASON[month]
-        elif part:
-            first, last = _PART[part]
-        else:
-            first, last = 1, 12
-        start = date(year - (1 if first > last else 0), first, 1)
-        end = date(year, last, calendar.monthrange(year, last)[1])
-        spans.append((start, end + timedelta(days=after_days)))
-    if not spans:
-        return None
-    return min(s for s, _ in spans).isoformat(), max(e for _, e in spans).isoformat()

@@ -33,7 +33,6 @@ FIELDS = ("text", "context")
 FILE = "keywords.npz"
 K1, B = 1.2, 0.75
 _WORD = re.compile(r"[a-z0-9]+")
-_PHRASE = re.compile(r"\"([^\"]{3,})\"|“([^”]{3,})”")
 _stemmer = None
 
 
@@ -57,11 +56,6 @@ def tokens(text: str) -> list[str]:
     words = [w for w in _WORD.findall(text.lower().replace("'s ", " ").replace("’s ", " "))
              if w not in STOPWORDS and len(w) <= 40]
     return _stem(words)
-
-
-def phrases(question: str) -> list[str]:
-    """Quoted phrases of a question, for exact matching."""
-    return [a or b for a, b in _PHRASE.findall(question)]
 
 
 def words(text: str) -> list[str]:

@@ -2,11 +2,12 @@
 
 For a question (plus the earlier turns of a chat) it
 
-1. parses filters the question states and resolves them (fuzzy origin);
-2. ranks chunks by meaning and by keyword, with cable context and the
-   earlier turns of a chat (:mod:`cableqa.retrieval`);
-3. brings a cable named in the question ("05ALMATY4281", "ALMATY 4281") first;
-4. collapses windows into paragraphs, and a paragraph that other cables
+1. reads the question once (:class:`cableqa.query.Query`): the filters it
+   states (resolved here: fuzzy origin, quoted phrases), the cables it names;
+2. ranks chunks by the signals of :mod:`cableqa.signals` (meaning, keywords,
+   cable context, the earlier turns of a chat, a cable the question names, ...)
+   through :mod:`cableqa.retrieval`;
+3. collapses windows into paragraphs, and a paragraph that other cables
    repeat word for word (a newsletter sent twice, a standard line) into one
    hit that cites them too, and returns cited :class:`Hit`\\ s.
 """
@@ -21,9 +22,10 @@ from pathlib import Path
 
 from . import chunks
 from .embed import Embedder
-from .filters import Filters, match_origins, parse_question
+from .filters import Filters, match_origins
 from .index import Index
-from .keywords import fts_phrase_query, phrases, words
+from .keywords import fts_phrase_query, words
+from .query import Query
 from .retrieval import Retriever, Tuning
 
 DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
@@ -71,10 +73,11 @@ class Result:
     parsed: Filters  # what was read from the question itself
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    understood: str = ""  # what was read from the question, in one line (Query.describe)
 
     def to_json(self) -> dict:
-        return {"question": self.question, "filters": self.filters.describe(), "notes": self.notes,
-                "hits": [h.to_json() for h in self.hits]}
+        return {"question": self.question, "filters": self.filters.describe(), "understood": self.understood,
+                "notes": self.notes, "hits": [h.to_json() for h in self.hits]}
 
 
 def _collapse_repeats(hits: list[Hit]) -> list[Hit]:
@@ -162,9 +165,9 @@ class Searcher:
             notes.append(f"No cables match the filters ({filters.describe()}).")
         return ids
 
-    def _with_phrases(self, question: str, allowed: list[int] | None, notes: list[str]) -> list[int] | None:
+    def _with_phrases(self, query: Query, allowed: list[int] | None, notes: list[str]) -> list[int] | None:
         """Narrow ``allowed`` to paragraphs holding every "quoted phrase" of the question word for word."""
-        for phrase in phrases(question):
+        for phrase in query.phrases:
             query = fts_phrase_query(phrase)
             if not query:
                 continue
@@ -177,7 +180,7 @@ class Searcher:
             notes.append(f"Only paragraphs with the exact words “{phrase}”.")
         return allowed
 
-    def _hits(self, scores: dict[int, float], k: int, first: set[str] = frozenset()) -> list[Hit]:
+    def _hits(self, scores: dict[int, float], k: int) -> list[Hit]:
         """Best chunks -> paragraphs (windows collapse into their paragraph), best first."""
         ordered = sorted(scores, key=lambda i: -scores[i])[: max(k * 4, 50)]
         rows = self.index.chunk_rows(ordered)
@@ -196,7 +199,6 @@ class Searcher:
                             marking=row["marking"], section=row["section"], text=text, score=scores[cid],
                             origin=row["origin"], created=row["created"], classification=row["classification"],
                             subject=row["subject"], chunk=row["key"]))
-        hits.sort(key=lambda h: (h.cable_id not in first, -h.score))
         return _collapse_repeats(hits)[:k]
 
     def _resolve_ids(self, mentioned: Sequence[str]) -> list[str]:
@@ -214,31 +216,23 @@ class Searcher:
                k: int = 10) -> Result:
         """The ``k`` paragraphs that best answer ``question`` (given earlier turns ``history``)."""
         started = time.perf_counter()
-        question = (question or "").strip()
-        flags = filters or Filters()
-        parsed = parse_question(question, self.posts)
-        applied = parsed.filters.merged(flags)
-        result = Result(question=question, hits=[], filters=applied, parsed=parsed.filters)
-        if not re.search(r"\w", question):
+        query = Query.parse(question, self.posts)
+        applied = query.filters.merged(filters or Filters())
+        result = Result(question=query.text, hits=[], filters=applied, parsed=query.filters,
+                        understood=query.describe())
+        if not query.has_words:
             result.notes.append("Ask a question in words, e.g. “What did the embassy report about the elections?”")
             return result
-        if parsed.filters:
-            result.notes.append(f"Filters from your question: {parsed.filters.describe()}")
-        allowed = self._with_phrases(question, self._allowed(applied, result.notes), result.notes)
+        if query.filters:
+            result.notes.append(f"Filters from your question: {query.filters.describe()}")
+        allowed = self._with_phrases(query, self._allowed(applied, result.notes), result.notes)
         if allowed == []:
             result.seconds = time.perf_counter() - started
             return result
-        retriever = self.retriever
-        scores = retriever.rank(question, history, allowed)
-        named = self._resolve_ids(parsed.mentioned_ids)
+        named = self._resolve_ids(query.cables)
         if named:
-            only = applied.merged(Filters(cable_ids=tuple(named)))
-            own = retriever.rank(question, (), self._allowed(only, []))
-            top = max(scores.values(), default=1.0)
-            for cid, s in own.items():
-                scores[cid] = max(scores.get(cid, 0.0), top + s)
             result.notes.append("Cable named in the question shown first: " + ", ".join(named))
-        result.hits = self._hits(scores, k, set(named))
+        result.hits = self._hits(self.retriever.rank(query, history, allowed, named), k)
         if not result.hits:
             result.notes.append("No paragraph matched. Try other words, or fewer filters.")
         result.seconds = time.perf_counter() - started
