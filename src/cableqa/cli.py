@@ -72,7 +72,8 @@ def cli():
 @click.option("--model", help=MODEL_HELP)
 @click.option("--backend", type=click.Choice(list(cfg.BACKENDS)),
               help="Embedding backend for a new index [env CABLEQA_BACKEND; default: bf16 where the CPU/GPU "
-                   "has it, else onnx-int8-mixed]. Queries always use the index's backend.")
+                   "has it, else torch; onnx-int8-mixed is faster without bf16]. Queries always use the index's "
+                   "backend.")
 @click.option("--device", help="torch device: auto, cpu, cuda, cuda:1 [env CABLEQA_DEVICE; default auto].")
 @click.option("--window", type=int, help="Word pieces per chunk (default: the model's input window). Changing it "
                                        "re-chunks the index, embedding only texts that changed.")

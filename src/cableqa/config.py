@@ -75,18 +75,12 @@ def cpu_has_bf16() -> bool:
 
 
 def auto_backend(device: str) -> str:
-    """bf16 where the hardware has it (CUDA, or a CPU with AMX/AVX512-BF16); else ONNX int8 with the
-    FFN down-projections in float (``onnx-int8-mixed``), or torch fp32 without onnxruntime.
+    """bf16 where the hardware has it (CUDA, or a CPU with AMX/AVX512-BF16); else torch fp32.
 
-    Measured (benchmarks/results/backends*.txt, quantization*.txt): bf16 embeds 2.5x faster than fp32
-    with the same dev Recall@5, so it stays where it runs natively; without bf16 (emulated, it is slower
-    than fp32) onnx-int8-mixed is the fastest backend that keeps torch fp32's quality."""
+    Measured (benchmarks/results/backends*.txt): bf16 embeds 2.5x faster than fp32 with the same dev
+    Recall@5. Without bf16, ``onnx-int8-mixed`` (cosine 0.997 to fp32, quantization*.txt) is faster
+    but stays opt-in until an index built with it shows dev Recall@5 within half a point of fp32:
+    ``onnx-int8``, at cosine 0.994, lost 1.8 points, and the mixed one's loss is not yet measured."""
     if device.startswith("cuda") or (device in ("auto", "cpu") and cpu_has_bf16()):
         return "bf16"
-    if device in ("auto", "cpu"):
-        try:
-            import onnxruntime  # noqa: F401 - a dependency, but a broken install falls back to torch
-        except ImportError:
-            return "torch"
-        return "onnx-int8-mixed"
     return "torch"
