@@ -313,7 +313,7 @@ def _unique_numbers(paragraphs: list[dict]) -> None:
             n = p["number"]
             k = seen.get(n, 0)
             p["number"] = n + ("'" * k if k <= 2 else f"'{k}")
-            seen[n] = seen.get(n, 0) + 1
+            seen[n] = k + 1
 
 
 def parse(body: str) -> Layout:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from .header import field_of
+
 _CLASS_WORDS = ("UNCLASSIFIED", "UNCLAS", "CONFIDENTIAL", "SECRET", "TOP SECRET",
                 "LIMITED OFFICIAL USE")
 
@@ -114,8 +116,6 @@ _ADDRESS = re.compile(r"^(?:FM|TO|INFO)\s+[A-Z]|^(?:AMEMBASSY|AMCONSUL|USMISSION
 def drop_routing(blocks: list[list[str]], noise: list[str]) -> list[list[str]]:
     """The blocks without the routing blocks printed inside a body (each line added to ``noise``):
     the routing lines, addressees and the header fields repeated after them."""
-    from .header import field_of  # header reads fields; this only needs to recognise one
-
     out: list[list[str]] = []
     routing = False
     for block in blocks:
@@ -131,7 +131,6 @@ def drop_routing(blocks: list[list[str]], noise: list[str]) -> list[list[str]]:
                 continue
             routing = False
             kept.append(line)
-        in_field = False
         if kept:
             out.append(kept)
     return out
