@@ -30,13 +30,10 @@ from pathlib import Path
 
 from .chunks import embedding_input, sentences
 from .embed import model_path, resolve_device
+from .errors import AdaptError
 
 META = "cableqa-adapt.json"
 MIN_QUERY_WORDS = 8
-
-
-class AdaptError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from . import countries, store, vectors
 from .cables import source_path
 from .keywords import KeywordIndex
-from .store import IndexError_
+from .errors import IndexError_
 
 
 @dataclass(frozen=True)

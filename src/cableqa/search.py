@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import chunks
-from .embed import Embedder
+from .embed import Embedder, load_embedder
 from .filters import Filters, match_origins
 from .index import Index
 from .keywords import fts_phrase_query, words
@@ -133,7 +133,7 @@ class Searcher:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             m = self.index.manifest
-            self._embedder = Embedder(m.model, m.backend, device=self.device, cache_dir=self.path / "onnx")
+            self._embedder = load_embedder(m.model, m.backend, device=self.device, cache_dir=self.path / "onnx")
         return self._embedder
 
     def info(self) -> dict:

@@ -42,6 +42,7 @@ import gradio as gr  # noqa: E402
 
 from . import export, render, ui_corpus  # noqa: E402
 from .config import Settings  # noqa: E402
+from .errors import ServeError  # noqa: E402
 from .filters import CLASSIFICATIONS, Filters  # noqa: E402
 from .search import Result, Searcher  # noqa: E402
 
@@ -63,10 +64,6 @@ SHOW_ANSWER_JS = "() => window.cableqa.showAnswer()"
 def static_text(name: str) -> str:
     """A file of the page (``static/page.css``, ``static/page.js``), shipped inside the package."""
     return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
-
-
-class ServeError(RuntimeError):
-    """A reason the UI cannot start, worded for the user."""
 
 
 class Engine:
