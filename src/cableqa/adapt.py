@@ -98,12 +98,6 @@ def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_
     return pairs[:n]
 
 
-def index_rows(conn) -> list[tuple[str, str, str]]:
-    """(cable id, paragraph text, context) of every paragraph that is one chunk, from an index store."""
-    return conn.execute("SELECT c.cable_id, c.text, f.context FROM chunks c JOIN chunks_fts f ON f.rowid = c.id "
-                        "WHERE c.window = 0 ORDER BY c.id").fetchall()
-
-
 def train(base: str, pairs: Sequence[Pair], out: Path, batch: int = 32, lr: float = 2e-5, device: str = "auto",
           seed: int = 0, progress: Callable[[int, int, float], None] | None = None, about: dict | None = None
           ) -> dict:

@@ -387,7 +387,7 @@ def adapt(index_path, out, pairs, batch, group, seed, device, quiet):
         if Path(base).resolve() == out:  # its stored vectors would no longer match the queries' vectors
             raise click.ClickException(f"{out} is the model this index was built with; "
                                        "write the new model to another folder (--out)")
-        training = adapting.make_pairs(adapting.index_rows(index.conn), pairs, seed=seed, batch=batch, group=group)
+        training = adapting.make_pairs(index.whole_paragraphs(), pairs, seed=seed, batch=batch, group=group)
     click.echo(f"{len(training)} pairs from {len({p.cable_id for p in training})} cables; base model {base}")
     with _progress(quiet, "batch", "adapting") as progress:
         try:

@@ -99,29 +99,6 @@ class Filters:
             parts.append("cable " + ", ".join(self.cable_ids))
         return "; ".join(parts)
 
-    def sql(self, origins: list[str] | None = None) -> tuple[str, list]:
-        """WHERE clause over the ``cables`` table (alias k); ``origins``: the origin filter resolved."""
-        where, params = [], []
-        if self.origin:
-            where.append(f"k.origin IN ({','.join('?' * len(origins or []))})" if origins else "0")
-            params += origins or []
-        if self.date_from:
-            where.append("k.created >= ?")
-            params.append(self.date_from)
-        if self.date_to:
-            where.append("k.created < ?")
-            params.append(self.date_to + "T99")
-        if self.classification:
-            where.append("(k.classification = ? OR k.classification LIKE ?)")
-            params += [self.classification, f"%{self.classification}%"]
-        for tag in self.tags:
-            where.append("EXISTS (SELECT 1 FROM json_each(k.tags) WHERE upper(json_each.value) = ?)")
-            params.append(tag)
-        if self.cable_ids:
-            where.append(f"k.id IN ({','.join('?' * len(self.cable_ids))})")
-            params += list(self.cable_ids)
-        return " AND ".join(where) or "1", params
-
 
 def match_origins(wanted: str, origins: list[str]) -> list[str]:
     """Origins matching ``wanted``: folded substring ("almaty" in "US Office Almaty"), else close spellings."""

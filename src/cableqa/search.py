@@ -111,10 +111,8 @@ class Searcher:
 
     # -- index lifecycle -------------------------------------------------------
     def _load_lookups(self) -> None:
-        rows = self.index.conn.execute("SELECT DISTINCT origin FROM cables").fetchall()
-        self.origins = sorted(r[0] for r in rows if r[0])
-        ids = [r[0] for r in self.index.conn.execute("SELECT id FROM cables")]
-        self.posts = {re.sub(r"\d+$", "", i[2:]) for i in ids if i[:2].isdigit()}
+        self.origins = self.index.origins()
+        self.posts = {re.sub(r"\d+$", "", i[2:]) for i in self.index.cable_ids() if i[:2].isdigit()}
 
     def refresh(self) -> bool:
         """Switch to a newer published index, if any; True when it switched."""
@@ -158,9 +156,7 @@ class Searcher:
                 return []
             if len(origins) <= 3:
                 notes.append("Origin: " + ", ".join(origins))
-        where, params = filters.sql(origins)
-        ids = [r[0] for r in self.index.conn.execute(
-            f"SELECT c.id FROM chunks c JOIN cables k ON k.id = c.cable_id WHERE {where}", params)]
+        ids = self.index.allowed(filters, origins)
         if not ids:
             notes.append(f"No cables match the filters ({filters.describe()}).")
         return ids
@@ -171,8 +167,7 @@ class Searcher:
             query = fts_phrase_query(phrase)
             if not query:
                 continue
-            found = {r[0] for r in self.index.conn.execute(
-                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (f"text : {query}",))}
+            found = self.index.phrase_matches(query)
             allowed = sorted(found if allowed is None else found.intersection(allowed))
             if not allowed:
                 notes.append(f"No paragraph contains the exact words “{phrase}”.")
@@ -190,24 +185,23 @@ class Searcher:
             row = rows.get(cid)
             if row is None:
                 continue
-            key = (row["cable_id"], row["ordinal"])
+            key = (row.cable_id, row.ordinal)
             if key in seen:
                 continue
             seen.add(key)
-            text = row["para_text"] if len(row["para_text"].split()) <= DISPLAY_MAX_WORDS else row["text"]
-            hits.append(Hit(cable_id=row["cable_id"], para=row["para"], ordinal=row["ordinal"],
-                            marking=row["marking"], section=row["section"], text=text, score=scores[cid],
-                            origin=row["origin"], created=row["created"], classification=row["classification"],
-                            subject=row["subject"], chunk=row["key"]))
+            text = row.para_text if len(row.para_text.split()) <= DISPLAY_MAX_WORDS else row.text
+            hits.append(Hit(cable_id=row.cable_id, para=row.para, ordinal=row.ordinal, marking=row.marking,
+                            section=row.section, text=text, score=scores[cid], origin=row.origin,
+                            created=row.created, classification=row.classification, subject=row.subject,
+                            chunk=row.key))
         return _collapse_repeats(hits)[:k]
 
     def _resolve_ids(self, mentioned: Sequence[str]) -> list[str]:
         out = []
         for ident in mentioned:
             if ident.startswith("*"):
-                rows = self.index.conn.execute("SELECT id FROM cables WHERE id GLOB ? ORDER BY id DESC",
-                                               (f"[0-9][0-9]{ident[1:]}",)).fetchall()
-                out += [r[0] for r in rows[:1]]
+                newest = self.index.newest_cable(f"[0-9][0-9]{ident[1:]}")
+                out += [newest] if newest else []
             elif self.index.has_cable(ident):
                 out.append(ident)
         return list(dict.fromkeys(out))
