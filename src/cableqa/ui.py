@@ -303,8 +303,9 @@ def open_index(settings: Settings) -> Searcher:
     from . import store
     from .cables import Report
     from .embed import embedder_factory
-    from .embed import EmbedError
+    from .errors import EmbedError
     from .indexer import run
+    from .progress import bar
 
     made = []
     try:
@@ -320,18 +321,15 @@ def open_index(settings: Settings) -> Searcher:
                 made.append(make(manifest))
                 return made[-1]
 
-            stats = run([settings.corpus], settings.index, make_and_keep, report=Report(echo=True),
-                        progress=_progress)
+            with bar(False, "cable", "embedding") as progress:
+                stats = run([settings.corpus], settings.index, make_and_keep, report=Report(echo=True),
+                            progress=progress)
             print(stats.summary(), file=sys.stderr, flush=True)
         # reuse the model the build loaded rather than loading it a second time
         return Searcher(settings.index, model=settings.model, backend=settings.backend, device=settings.device,
                         embedder=made[0] if made else None)
     except (store.IndexError_, EmbedError, OSError) as exc:
         raise ServeError(str(exc)) from exc
-
-
-def _progress(done: int, total: int) -> None:
-    print(f"\rembedding {done}/{total} cables", end="\n" if done >= total else "", file=sys.stderr, flush=True)
 
 
 def leave_a_core_free() -> None:
