@@ -9,18 +9,12 @@ Recall@1/5/10, MRR@10 and cable-level Recall@5, overall and per type.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def normalise(text: str) -> str:
-    return _NON_ALNUM.sub(" ", text.lower())
-
+from .text import normalise
 
 COLUMNS = ("R@1", "R@5", "R@10", "MRR@10", "cableR@5")
 

@@ -11,19 +11,14 @@ from __future__ import annotations
 import calendar
 import difflib
 import re
-import unicodedata
 from dataclasses import dataclass, replace
+
+from .text import fold
 
 CLASSIFICATIONS = {
     "secret": "SECRET", "confidential": "CONFIDENTIAL", "unclassified": "UNCLASSIFIED",
     "noforn": "NOFORN", "sbu": "UNCLASSIFIED//FOR OFFICIAL USE ONLY",
 }
-
-
-def fold(text: str) -> str:
-    """Lower-case, accents off, punctuation to spaces: "São Paulo" ~ "sao paulo"."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
 
 
 def date_bound(value: str, end: bool) -> str:

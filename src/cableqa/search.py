@@ -14,19 +14,18 @@ For a question (plus the earlier turns of a chat) it
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import chunks
 from .embed import Embedder, load_embedder
 from .filters import Filters, match_origins
 from .index import Index
-from .keywords import fts_phrase_query, words
+from .keywords import fts_phrase_query
 from .query import Query
 from .retrieval import Retriever, Tuning
+from .text import citation, post_of, words
 
 DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
 
@@ -49,11 +48,14 @@ class Hit:
 
     @property
     def citation(self) -> str:
-        return chunks.citation(self.cable_id, self.para, self.ordinal, self.marking)
+        return citation(self.cable_id, self.para, self.ordinal, self.marking)
+
+    def about(self) -> list[str]:
+        """What a citation line gives after the citation: origin, date, classification, subject (those known)."""
+        return [p for p in (self.origin, self.created[:10], self.classification, self.subject) if p]
 
     def citation_line(self) -> str:
-        parts = [self.citation, self.origin, self.created[:10], self.classification, self.subject]
-        line = " · ".join(p for p in parts if p)
+        line = " · ".join([self.citation, *self.about()])
         return line + (f" (same words also in {', '.join(c for _, _, c in self.also)})" if self.also else "")
 
     def to_json(self) -> dict:
@@ -112,7 +114,7 @@ class Searcher:
     # -- index lifecycle -------------------------------------------------------
     def _load_lookups(self) -> None:
         self.origins = self.index.origins()
-        self.posts = {re.sub(r"\d+$", "", i[2:]) for i in self.index.cable_ids() if i[:2].isdigit()}
+        self.posts = {post for i in self.index.cable_ids() if (post := post_of(i)) is not None}
 
     def refresh(self) -> bool:
         """Switch to a newer published index, if any; True when it switched."""

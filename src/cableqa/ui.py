@@ -45,6 +45,7 @@ from .config import Settings  # noqa: E402
 from .errors import ServeError  # noqa: E402
 from .filters import CLASSIFICATIONS, Filters  # noqa: E402
 from .search import Result, Searcher  # noqa: E402
+from .text import CABLE_ID  # noqa: E402
 
 HITS_SHOWN = 5
 ANY = "any"
@@ -53,7 +54,7 @@ EXAMPLES = ["Who did Kazakhstan's Security Council Secretary suspect of planning
             "secret cables from Cairo in 2008 about elections"]
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
-_TARGET = re.compile(r"^\s*(\d{2}[A-Za-z]{3,}\d{1,7})\s*(?:#\s*(\d+)|¶\s*(\w+))?")
+_TARGET = re.compile(rf"^\s*({CABLE_ID})\s*(?:#\s*(\d+)|¶\s*(\w+))?")
 
 # the page script's entry points (static/page.js defines window.cableqa)
 PICK_JS = "(typed) => window.cableqa.pick(typed)"
