@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from cableqa.adapt import META, make_pairs
-from cableqa.chunks import sentences
+from cableqa.text import sentences
 from conftest import cable_record, teletype, write_jsonl
 
 WORDS = "minister embassy election budget border police court harbour tariff pipeline".split()

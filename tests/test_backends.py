@@ -67,13 +67,13 @@ def test_int8_mixed_is_exported_offline_and_close_to_fp32(tmp_path):
     import onnx
 
     from cableqa import onnx_export
-    from cableqa.embed import Embedder
+    from cableqa.embed import load_embedder
 
     texts = ["The ambassador met the Foreign Minister on 12 May to discuss the gas pipeline.",
              "Post recommends that the Department approve the visa request.",
              "KAZAKHSTAN: PRESIDENT NAZARBAYEV ON ELECTIONS\nThe opposition leader was detained in Almaty."]
-    fp32 = Embedder(backend="torch", device="cpu").encode(texts)
-    mixed = Embedder(backend="onnx-int8-mixed", device="cpu", cache_dir=tmp_path)
+    fp32 = load_embedder(backend="torch", device="cpu").encode(texts)
+    mixed = load_embedder(backend="onnx-int8-mixed", device="cpu", cache_dir=tmp_path)
     vecs = mixed.encode(texts)
     assert np.all((vecs * fp32).sum(1) > 0.99)
     assert mixed.fingerprint.startswith("model-int8-mixed.onnx:")

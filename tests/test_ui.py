@@ -12,6 +12,7 @@ from cableqa import export, indexer, render, ui
 from cableqa.cables import Report
 from cableqa.config import resolve
 from cableqa.search import Searcher
+from cableqa.text import prose_sentences
 
 from conftest import SEED, FakeEmbedder, cable_record, teletype, write_jsonl
 
@@ -67,7 +68,7 @@ def test_highlight_marks_terms_not_entities():
 def test_sentences_are_verbatim_pieces():
     text = ('Security Council Secretary Utemuratov said that "operative measures" had produced transcripts.  '
             'He met U.S. Amb. Ordway.  (Note: they denied it. End note.)')
-    got = render.sentences(text)
+    got = prose_sentences(text)
     assert got == ['Security Council Secretary Utemuratov said that "operative measures" had produced transcripts.',
                    "He met U.S. Amb. Ordway.", "(Note: they denied it.", "End note.)"]
     assert all(s in text for s in got)

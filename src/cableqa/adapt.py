@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,15 +27,13 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-from .chunks import embedding_input, sentences
+from .chunks import embedding_input
 from .embed import model_path, resolve_device
+from .errors import AdaptError
+from .text import cable_parts, sentences
 
 META = "cableqa-adapt.json"
 MIN_QUERY_WORDS = 8
-
-
-class AdaptError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -46,15 +43,6 @@ class Pair:
     cable_id: str
     query: str
     passage: str
-
-
-def _post_order(cable_id: str) -> tuple[str, int, int]:
-    """"04PRETORIA5407" -> ("PRETORIA", 2004, 5407): a post's cables in the order sent."""
-    m = re.fullmatch(r"(\d\d)(\D+)(\d+)", cable_id)
-    if not m:
-        return cable_id, 0, 0
-    year = int(m[1])
-    return m[2], year + (1900 if year > 50 else 2000), int(m[3])
 
 
 def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_cable: int = 4,
@@ -86,7 +74,7 @@ def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_
     if group == "post":  # a post's reports of the same weeks are the hardest wrong answers
         size = max(1, batch // per_cable)
         runs: list[list[str]] = []
-        for _, members in groupby(sorted(cables, key=_post_order), key=lambda c: _post_order(c)[0]):
+        for _, members in groupby(sorted(cables, key=cable_parts), key=lambda c: cable_parts(c)[0]):
             members = list(members)
             runs += [members[i:i + size] for i in range(0, len(members) - size + 1, size)]
         rng.shuffle(runs)
@@ -99,12 +87,6 @@ def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_
             break
         pairs += rng.sample(by_cable[cable_id], per_cable)
     return pairs[:n]
-
-
-def index_rows(conn) -> list[tuple[str, str, str]]:
-    """(cable id, paragraph text, context) of every paragraph that is one chunk, from an index store."""
-    return conn.execute("SELECT c.cable_id, c.text, f.context FROM chunks c JOIN chunks_fts f ON f.rowid = c.id "
-                        "WHERE c.window = 0 ORDER BY c.id").fetchall()
 
 
 def train(base: str, pairs: Sequence[Pair], out: Path, batch: int = 32, lr: float = 2e-5, device: str = "auto",

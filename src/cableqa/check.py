@@ -20,6 +20,7 @@ import numpy as np
 
 from . import store, vectors
 from .chunks import context
+from .indexer import seal
 from .keywords import KeywordIndex
 
 
@@ -132,16 +133,9 @@ def repair(index_path: str | Path) -> str:
                 meta = store.read_meta(conn)
                 dim = int(meta["dim"])
                 ids, vecs = store.vectors_of(conn, None, dim)
-                meta.update(cables=conn.execute("SELECT COUNT(*) FROM cables").fetchone()[0], chunks=len(ids))
-                index = vectors.build(ids, vecs, dim)
-                meta["faiss"] = vectors.kind_of(index)
-                meta["format_version"] = store.FORMAT_VERSION
-                KeywordIndex.build(store.keyword_rows(conn)).save(partial / store.KEYWORDS)
-                store.write_meta(conn, meta)
-                conn.commit()
-                conn.execute("PRAGMA journal_mode=DELETE")
-            vectors.save(index, partial / store.VECTORS)
-            store.write_manifest(partial, {k: str(v) for k, v in meta.items()})
+                meta.update(cables=conn.execute("SELECT COUNT(*) FROM cables").fetchone()[0], chunks=len(ids),
+                            format_version=store.FORMAT_VERSION)
+                seal(conn, partial, meta, vectors.build(ids, vecs, dim), KeywordIndex.build(store.keyword_rows(conn)))
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise

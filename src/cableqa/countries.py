@@ -52,29 +52,21 @@ NAMES = {
     "YM": "Yemen", "ZA": "Zambia", "ZI": "Zimbabwe", "GZ": "Gaza", "SK": "Sikkim",
 }
 
-# adjectives and peoples that do not start with their country's name
-DEMONYMS = {
-    "chinese": "CH", "swedish": "SW", "swede": "SW", "swedes": "SW", "greek": "GR", "greeks": "GR",
-    "dutch": "NL", "swiss": "SZ", "turkish": "TU", "turk": "TU", "turks": "TU", "spanish": "SP",
-    "spaniard": "SP", "spaniards": "SP", "polish": "PL", "pole": "PL", "poles": "PL", "danish": "DA",
-    "dane": "DA", "danes": "DA", "finnish": "FI", "finn": "FI", "finns": "FI", "french": "FR",
-    "british": "UK", "briton": "UK", "britons": "UK", "britain": "UK", "filipino": "RP", "filipinos": "RP",
-    "thai": "TH", "thais": "TH", "irish": "EI", "lebanese": "LE", "portuguese": "PO", "burmese": "BM",
-    "myanmar": "BM", "lao": "LA", "laotian": "LA", "serb": "SR", "serbs": "SR", "croat": "HR", "croats": "HR",
-    "czech": "EZ", "czechs": "EZ", "saudi": "SA", "saudis": "SA", "emirati": "AE", "emiratis": "AE",
-    "uae": "AE", "azeri": "AJ", "azeris": "AJ", "salvadoran": "ES", "salvadorans": "ES", "italian": "IT",
-    "italians": "IT", "malagasy": "MA", "icelandic": "IC", "kiwi": "NZ", "moroccan": "MO", "moroccans": "MO",
-    "norwegian": "NO", "norwegians": "NO", "belgian": "BE", "belgians": "BE", "ivorian": "IV",
-    "ivoirian": "IV", "zimbabwean": "ZI", "malaysian": "MY", "malaysians": "MY", "bosnian": "BK",
-    "bosnians": "BK", "herzegovina": "BK", "kosovar": "KV", "kosovars": "KV", "montenegrin": "MJ",
-    "macedonian": "MK", "macedonians": "MK", "kuwaiti": "KU", "kuwaitis": "KU", "bahraini": "BA",
-    "bahrainis": "BA", "qatari": "QA", "qataris": "QA", "omani": "MU", "omanis": "MU", "yemeni": "YM",
-    "yemenis": "YM", "iraqi": "IZ", "iraqis": "IZ", "israeli": "IS", "israelis": "IS", "pakistani": "PK",
-    "pakistanis": "PK", "afghan": "AF", "afghans": "AF", "uzbek": "UZ", "uzbeks": "UZ", "tajik": "TI",
-    "tajiks": "TI", "kyrgyz": "KG", "kazakh": "KZ", "kazakhs": "KZ", "turkmen": "TX",
-    "palestinian": "WE", "palestinians": "WE", "dprk": "KN", "rok": "KS", "prc": "CH",
-    "dominican": "DR", "dominicans": "DR",
-}
+# adjectives and peoples that do not start with their country's name: "CODE word word; ..."
+_PEOPLES = """
+CH chinese prc; SW swedish swede swedes; GR greek greeks; NL dutch; SZ swiss; TU turkish turk turks;
+SP spanish spaniard spaniards; PL polish pole poles; DA danish dane danes; FI finnish finn finns; FR french;
+UK british briton britons britain; RP filipino filipinos; TH thai thais; EI irish; LE lebanese; PO portuguese;
+BM burmese myanmar; LA lao laotian; SR serb serbs; HR croat croats; EZ czech czechs; SA saudi saudis;
+AE emirati emiratis uae; AJ azeri azeris; ES salvadoran salvadorans; IT italian italians; MA malagasy;
+IC icelandic; NZ kiwi; MO moroccan moroccans; NO norwegian norwegians; BE belgian belgians;
+IV ivorian ivoirian; ZI zimbabwean; MY malaysian malaysians; BK bosnian bosnians herzegovina;
+KV kosovar kosovars; MJ montenegrin; MK macedonian macedonians; KU kuwaiti kuwaitis; BA bahraini bahrainis;
+QA qatari qataris; MU omani omanis; YM yemeni yemenis; IZ iraqi iraqis; IS israeli israelis;
+PK pakistani pakistanis; AF afghan afghans; UZ uzbek uzbeks; TI tajik tajiks; KG kyrgyz; KZ kazakh kazakhs;
+TX turkmen; WE palestinian palestinians; KN dprk; KS rok; DR dominican dominicans
+"""
+DEMONYMS = {word: code for code, *words in (group.split() for group in _PEOPLES.split(";")) for word in words}
 NOT_COUNTRIES = {"bolivarian", "indiana"}  # words that begin like a country and are not about it
 SHORT_ENDINGS = ("", "s", "n", "an", "ian", "vian", "i", "ese", "lese")  # Cuba-n, Iraq-i, Peru-vian, Togo-lese
 SKIP = {"US"}  # nearly every cable is about US policy: the tag says nothing

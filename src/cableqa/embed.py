@@ -1,6 +1,7 @@
 """Sentence embeddings: a local sentence-transformers model, on one of several backends.
 
-Backends (all give L2-normalised float32 vectors of the same model):
+Backends (all give L2-normalised float32 vectors of the same model), one class each in
+:data:`REGISTRY`, all implementing the :class:`Embedder` protocol:
 
 * ``torch``: sentence-transformers as is (fp32).
 * ``bf16``: the same weights in bfloat16; on CPUs with AMX/AVX512-BF16 about
@@ -22,17 +23,15 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from .config import BACKENDS
+from .errors import EmbedError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _BUNDLED = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
-
-
-class EmbedError(RuntimeError):
-    pass
 
 
 def model_path(name: str) -> str:
@@ -80,13 +79,39 @@ class TokenCounter:
         return TokenCounter, (self._json,)
 
 
-class Embedder:
-    """Encodes texts to normalised vectors; the model loads on first use."""
+@runtime_checkable
+class Embedder(Protocol):
+    """What indexing and search need of an embedding model; each backend's class below, and the
+    tests' fake, implement it."""
+
+    model: str
+    backend: str
+    fingerprint: str  # the model file's name and hash where it has one (manifest "weights"), else ""
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...  # the model's input window, in word pieces
+
+    def known_word(self, word: str) -> bool: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def token_counter(self) -> Callable[[str], int]: ...  # count_tokens as an object that pickles
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
+               block: int = 256) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+class _Model:
+    """A local sentence-transformers model on one backend; the model loads on first use.
+    A backend's class says how to load it (:meth:`_load`); encoding and counting are shared."""
 
     def __init__(self, model: str = DEFAULT_MODEL, backend: str = "torch", device: str = "auto",
                  cache_dir: str | Path | None = None, batch_size: int = 32, threads: int | None = None):
-        if backend not in BACKENDS:
-            raise EmbedError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         self.model = model
         self.backend = backend
         self.device = device
@@ -98,9 +123,16 @@ class Embedder:
         self._vocab: set[str] | None = None
         self._dim: int | None = None
         self._max_tokens = 256
-        self.fingerprint = ""  # the ONNX file's name and hash, once loaded (manifest "weights")
+        self.fingerprint = ""
 
     # -- loading -------------------------------------------------------
+    def _load(self) -> Callable[[list[str]], np.ndarray]:
+        """The batch encoder; sets ``_dim`` and the token counter."""
+        raise NotImplementedError
+
+    def _model_kwargs(self, torch, device: str) -> dict:
+        return {}
+
     def _load_st(self):
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar on every start
@@ -113,9 +145,7 @@ class Embedder:
         if self.threads:
             torch.set_num_threads(self.threads)
         device = resolve_device(self.device)
-        kwargs = {}
-        if self.backend == "bf16":
-            kwargs["model_kwargs"] = {"dtype": torch.float16 if device.startswith("cuda") else torch.bfloat16}
+        kwargs = self._model_kwargs(torch, device)
         try:
             st = SentenceTransformer(model_path(self.model), device=device, **kwargs)
         except Exception as exc:  # hub offline, bad path, not a sentence-transformers model
@@ -126,32 +156,8 @@ class Embedder:
 
     def _ensure(self) -> Callable[[list[str]], np.ndarray]:
         if self._encode is None:
-            if self.backend.startswith("onnx"):
-                self._encode = self._load_onnx()
-            else:
-                st = self._load_st()
-                self._dim = int(st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension")
-                                else st.get_sentence_embedding_dimension())
-                self._set_counter(st.tokenizer.backend_tokenizer)
-
-                def encode(texts: list[str]) -> np.ndarray:
-                    return st.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                                     normalize_embeddings=False, show_progress_bar=False)
-
-                self._encode = encode
+            self._encode = self._load()
         return self._encode
-
-    def _load_onnx(self) -> Callable[[list[str]], np.ndarray]:
-        from . import onnx_export
-
-        if self.cache_dir is None:
-            raise EmbedError("the ONNX backends need a cache folder for the exported model")
-        folder = self.cache_dir / re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model)
-        session, tokenizer, pooling, dim, max_tokens, self.fingerprint = onnx_export.load(
-            folder, self._load_st, self.backend, self.threads)
-        self._dim, self._max_tokens = dim, max_tokens
-        self._set_counter(tokenizer)
-        return onnx_export.encoder(session, tokenizer, pooling, self.batch_size)
 
     def _set_counter(self, tokenizer) -> None:
         counter = TokenCounter(tokenizer.to_str())
@@ -207,8 +213,57 @@ class Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         return _normalise(self._ensure()([text]))[0]
 
-    def describe(self) -> dict:
-        return {"model": self.model, "backend": self.backend}
+
+class TorchEmbedder(_Model):
+    """``torch``: sentence-transformers as is (fp32)."""
+
+    def _load(self) -> Callable[[list[str]], np.ndarray]:
+        st = self._load_st()
+        self._dim = int(st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension")
+                        else st.get_sentence_embedding_dimension())
+        self._set_counter(st.tokenizer.backend_tokenizer)
+
+        def encode(texts: list[str]) -> np.ndarray:
+            return st.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                             normalize_embeddings=False, show_progress_bar=False)
+
+        return encode
+
+
+class Bf16Embedder(TorchEmbedder):
+    """``bf16``: the same weights in bfloat16 (fp16 on CUDA)."""
+
+    def _model_kwargs(self, torch, device: str) -> dict:
+        return {"model_kwargs": {"dtype": torch.float16 if device.startswith("cuda") else torch.bfloat16}}
+
+
+class OnnxEmbedder(_Model):
+    """``onnx``, ``onnx-int8``, ``onnx-int8-mixed``: ONNX Runtime on the graph exported into ``cache_dir``."""
+
+    def _load(self) -> Callable[[list[str]], np.ndarray]:
+        from . import onnx_export
+
+        if self.cache_dir is None:
+            raise EmbedError("the ONNX backends need a cache folder for the exported model")
+        folder = self.cache_dir / re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model)
+        session, tokenizer, pooling, dim, max_tokens, self.fingerprint = onnx_export.load(
+            folder, self._load_st, self.backend, self.threads)
+        self._dim, self._max_tokens = dim, max_tokens
+        self._set_counter(tokenizer)
+        return onnx_export.encoder(session, tokenizer, pooling, self.batch_size)
+
+
+REGISTRY: dict[str, type[_Model]] = {"torch": TorchEmbedder, "bf16": Bf16Embedder, "onnx": OnnxEmbedder,
+                                     "onnx-int8": OnnxEmbedder, "onnx-int8-mixed": OnnxEmbedder}
+
+
+def load_embedder(model: str = DEFAULT_MODEL, backend: str = "torch", device: str = "auto",
+                  cache_dir: str | Path | None = None, batch_size: int = 32, threads: int | None = None) -> Embedder:
+    """The embedder of ``model`` on ``backend`` (the model itself loads on first use)."""
+    if backend not in REGISTRY:
+        raise EmbedError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return REGISTRY[backend](model, backend, device=device, cache_dir=cache_dir, batch_size=batch_size,
+                             threads=threads)
 
 
 def text_key(text: str) -> str:
@@ -225,7 +280,7 @@ def embedder_factory(settings) -> Callable[[dict | None], Embedder]:
         model = settings.model or (manifest or {}).get("model") or DEFAULT_MODEL
         device = resolve_device(settings.device)
         backend = settings.backend or (manifest or {}).get("backend") or auto_backend(device)
-        return Embedder(model, backend, device=device, cache_dir=settings.index / "onnx",
-                        batch_size=256 if device.startswith("cuda") else 32)  # a GPU wants wide batches
+        return load_embedder(model, backend, device=device, cache_dir=settings.index / "onnx",
+                             batch_size=256 if device.startswith("cuda") else 32)  # a GPU wants wide batches
 
     return make

@@ -9,46 +9,39 @@ Recall@1/5/10, MRR@10 and cable-level Recall@5, overall and per type.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+from .text import normalise
 
-
-def normalise(text: str) -> str:
-    return _NON_ALNUM.sub(" ", text.lower())
+COLUMNS = ("R@1", "R@5", "R@10", "MRR@10", "cableR@5")
 
 
 @dataclass
 class Scores:
+    """Per-question sums of each of :data:`COLUMNS`, over ``n`` questions."""
+
     n: int = 0
-    r1: float = 0.0
-    r5: float = 0.0
-    r10: float = 0.0
-    mrr: float = 0.0
-    cable_r5: float = 0.0
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COLUMNS, 0.0))
 
     def add(self, rank: int | None, cable_rank: int | None) -> None:
         self.n += 1
         if rank is not None:
-            self.r1 += rank <= 1
-            self.r5 += rank <= 5
-            self.r10 += rank <= 10
-            self.mrr += 1.0 / rank
+            for k in (1, 5, 10):
+                self.sums[f"R@{k}"] += rank <= k
+            self.sums["MRR@10"] += 1.0 / rank
         if cable_rank is not None and cable_rank <= 5:
-            self.cable_r5 += 1
+            self.sums["cableR@5"] += 1
 
     def row(self) -> dict[str, float]:
         n = max(self.n, 1)
-        return {"n": self.n, "R@1": self.r1 / n, "R@5": self.r5 / n, "R@10": self.r10 / n,
-                "MRR@10": self.mrr / n, "cableR@5": self.cable_r5 / n}
+        return {"n": self.n, **{name: total / n for name, total in self.sums.items()}}
 
 
 @dataclass
-class Report:
+class Scorecard:
     overall: Scores = field(default_factory=Scores)
     by_type: dict[str, Scores] = field(default_factory=dict)
     misses: list[dict] = field(default_factory=list)
@@ -93,9 +86,9 @@ def load_questions(path: str | Path) -> list[dict]:
     return out
 
 
-def score(questions: Iterable[dict], answer: Callable[[dict], list[dict]]) -> Report:
+def score(questions: Iterable[dict], answer: Callable[[dict], list[dict]]) -> Scorecard:
     """``answer(question)`` returns hits (dicts with ``text`` and ``cable_id``), best first."""
-    report = Report()
+    report = Scorecard()
     for q in questions:
         started = time.perf_counter()
         hits = answer(q)[:10]

@@ -11,19 +11,14 @@ from __future__ import annotations
 import calendar
 import difflib
 import re
-import unicodedata
 from dataclasses import dataclass, replace
+
+from .text import fold
 
 CLASSIFICATIONS = {
     "secret": "SECRET", "confidential": "CONFIDENTIAL", "unclassified": "UNCLASSIFIED",
     "noforn": "NOFORN", "sbu": "UNCLASSIFIED//FOR OFFICIAL USE ONLY",
 }
-
-
-def fold(text: str) -> str:
-    """Lower-case, accents off, punctuation to spaces: "São Paulo" ~ "sao paulo"."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
 
 
 def date_bound(value: str, end: bool) -> str:
@@ -98,29 +93,6 @@ class Filters:
         if self.cable_ids:
             parts.append("cable " + ", ".join(self.cable_ids))
         return "; ".join(parts)
-
-    def sql(self, origins: list[str] | None = None) -> tuple[str, list]:
-        """WHERE clause over the ``cables`` table (alias k); ``origins``: the origin filter resolved."""
-        where, params = [], []
-        if self.origin:
-            where.append(f"k.origin IN ({','.join('?' * len(origins or []))})" if origins else "0")
-            params += origins or []
-        if self.date_from:
-            where.append("k.created >= ?")
-            params.append(self.date_from)
-        if self.date_to:
-            where.append("k.created < ?")
-            params.append(self.date_to + "T99")
-        if self.classification:
-            where.append("(k.classification = ? OR k.classification LIKE ?)")
-            params += [self.classification, f"%{self.classification}%"]
-        for tag in self.tags:
-            where.append("EXISTS (SELECT 1 FROM json_each(k.tags) WHERE upper(json_each.value) = ?)")
-            params.append(tag)
-        if self.cable_ids:
-            where.append(f"k.id IN ({','.join('?' * len(self.cable_ids))})")
-            params += list(self.cable_ids)
-        return " AND ".join(where) or "1", params
 
 
 def match_origins(wanted: str, origins: list[str]) -> list[str]:

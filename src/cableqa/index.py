@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from . import countries, store, vectors
 from .cables import source_path
+from .errors import IndexError_
+from .filters import Filters
 from .keywords import KeywordIndex
-from .store import IndexError_
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,51 @@ class CableView:
     paragraphs: tuple[dict, ...]  # ordinal, para, marking, section, text
     signature: str | None
     source: str
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """A chunk with its paragraph and cable, as search shows it."""
+
+    id: int
+    key: str
+    cable_id: str
+    ordinal: int
+    window: int
+    text: str
+    para: str | None
+    marking: str | None
+    section: str | None
+    para_text: str
+    origin: str
+    created: str
+    classification: str
+    subject: str
+    tags: str
+
+
+def _where(filters: Filters, origins: list[str] | None) -> tuple[str, list]:
+    """WHERE clause over the ``cables`` table (alias k) for ``filters``; ``origins``: its origin resolved."""
+    where, params = [], []
+    if filters.origin:
+        where.append(f"k.origin IN ({','.join('?' * len(origins or []))})" if origins else "0")
+        params += origins or []
+    if filters.date_from:
+        where.append("k.created >= ?")
+        params.append(filters.date_from)
+    if filters.date_to:
+        where.append("k.created < ?")
+        params.append(filters.date_to + "T99")
+    if filters.classification:
+        where.append("(k.classification = ? OR k.classification LIKE ?)")
+        params += [filters.classification, f"%{filters.classification}%"]
+    for tag in filters.tags:
+        where.append("EXISTS (SELECT 1 FROM json_each(k.tags) WHERE upper(json_each.value) = ?)")
+        params.append(tag)
+    if filters.cable_ids:
+        where.append(f"k.id IN ({','.join('?' * len(filters.cable_ids))})")
+        params += list(filters.cable_ids)
+    return " AND ".join(where) or "1", params
 
 
 class Index:
@@ -89,14 +137,85 @@ class Index:
     def close(self) -> None:
         self.conn.close()
 
-    # -- lookups -----------------------------------------------------------
-    def chunk_rows(self, ids: list[int]) -> dict[int, sqlite3.Row]:
-        return {row["id"]: row for row in store.select_in(
+    # -- what search and ranking read (typed: callers never see the schema) ---
+    def chunk_rows(self, ids: list[int]) -> dict[int, ChunkRow]:
+        """Chunk id -> the chunk with its paragraph and cable, for each of ``ids`` the index holds."""
+        return {row["id"]: ChunkRow(*row) for row in store.select_in(
             self.conn, "SELECT c.id, c.key, c.cable_id, c.ordinal, c.window, c.text, "
                        "p.para, p.marking, p.section, p.text AS para_text, "
                        "k.origin, k.created, k.classification, k.subject, k.tags "
                        "FROM chunks c JOIN paragraphs p ON p.cable_id = c.cable_id AND p.ordinal = c.ordinal "
                        "JOIN cables k ON k.id = c.cable_id WHERE c.id IN ({marks})", ids)}
+
+    def origins(self) -> list[str]:
+        """Every origin (post) of the index's cables, sorted."""
+        return sorted(r[0] for r in self.conn.execute("SELECT DISTINCT origin FROM cables").fetchall() if r[0])
+
+    def cable_ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM cables")]
+
+    def newest_cable(self, pattern: str) -> str | None:
+        """The last id (by year) of a cable matching the GLOB ``pattern``, if any."""
+        rows = self.conn.execute("SELECT id FROM cables WHERE id GLOB ? ORDER BY id DESC", (pattern,)).fetchall()
+        return rows[0][0] if rows else None
+
+    def allowed(self, filters: Filters, origins: list[str] | None) -> list[int]:
+        """Ids of the chunks whose cables pass ``filters`` (``origins``: its origin resolved)."""
+        where, params = _where(filters, origins)
+        return [r[0] for r in self.conn.execute(
+            f"SELECT c.id FROM chunks c JOIN cables k ON k.id = c.cable_id WHERE {where}", params)]
+
+    def phrase_matches(self, match: str) -> set[int]:
+        """Ids of the chunks whose text matches the FTS5 phrase expression ``match``."""
+        return {r[0] for r in self.conn.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                                (f"text : {match}",))}
+
+    def places(self, ids: list[int]) -> dict[int, tuple[str, int]]:
+        """Chunk id -> (cable id, paragraph ordinal)."""
+        return {r[0]: (r[1], r[2]) for r in store.select_in(
+            self.conn, "SELECT id, cable_id, ordinal FROM chunks WHERE id IN ({marks})", ids)}
+
+    def chunks_of(self, cables: list[str]) -> list[int]:
+        """Ids of every chunk of ``cables``."""
+        return [r[0] for r in store.select_in(self.conn, "SELECT id FROM chunks WHERE cable_id IN ({marks})", cables)]
+
+    def texts_of(self, cables: list[str]) -> list[str]:
+        """The chunk texts of ``cables``."""
+        return [r[0] for r in store.select_in(self.conn, "SELECT text FROM chunks WHERE cable_id IN ({marks})",
+                                              cables)]
+
+    def texts(self, ids: list[int]) -> dict[int, str]:
+        """Chunk id -> its text."""
+        return dict(store.select_in(self.conn, "SELECT id, text FROM chunks WHERE id IN ({marks})", ids))
+
+    def shorter_than(self, ids: list[int], chars: int) -> dict[int, str]:
+        """Chunk id -> text, for those of ``ids`` whose text is under ``chars`` characters."""
+        return dict(store.select_in(self.conn, "SELECT id, text FROM chunks WHERE id IN ({marks}) "
+                                               "AND length(text) < ?", ids, (chars,)))
+
+    def cable_places(self, cables: list[str]) -> list[tuple[str, str, list[str]]]:
+        """(cable id, origin, tags) of each of ``cables`` the index holds."""
+        return [(r[0], r[1], json.loads(r[2] or "[]")) for r in store.select_in(
+            self.conn, "SELECT id, origin, tags FROM cables WHERE id IN ({marks})", cables)]
+
+    def dated(self, cables: list[str], period: tuple[str, str]) -> set[str]:
+        """Those of ``cables`` written in ``period`` (ISO dates, inclusive)."""
+        return {r[0] for r in store.select_in(self.conn, "SELECT id FROM cables WHERE id IN ({marks}) "
+                                              "AND created >= ? AND created <= ?", cables,
+                                              (period[0], period[1] + "T99"))}
+
+    def whole_paragraphs(self) -> list[tuple[str, str, str]]:
+        """(cable id, paragraph text, context) of every paragraph that is one chunk, in chunk order."""
+        return self.conn.execute("SELECT c.cable_id, c.text, f.context FROM chunks c JOIN chunks_fts f "
+                                 "ON f.rowid = c.id WHERE c.window = 0 ORDER BY c.id").fetchall()
+
+    def vectors(self, ids) -> np.ndarray:
+        """The stored vectors of chunk ``ids``, in order (from memory)."""
+        return vectors.lookup(self.faiss, ids)
+
+    def nearest(self, qvec: np.ndarray, k: int) -> list[int]:
+        """The ``k`` chunk ids nearest ``qvec``, best first (approximate where the FAISS index is)."""
+        return vectors.search(self.faiss, qvec, k)[0].tolist()
 
     @cached_property
     def homes(self) -> dict[str, str]:

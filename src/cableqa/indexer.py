@@ -344,10 +344,17 @@ def _finish(conn, partial: Path, base: Path | None, embedder: Embedder, settings
     index = vectors.load(base / store.VECTORS) if base is not None and (base / store.VECTORS).exists() else None
     wanted = [r[0] for r in conn.execute("SELECT id FROM chunks")]
     index = vectors.sync(index, wanted, lambda ids: store.vectors_of(conn, ids, dim), dim)
-    meta["faiss"] = vectors.kind_of(index)
-    _sync_keywords(conn, base, wanted).save(partial / store.KEYWORDS)
     if stats.chunks_embedded > 0.1 * max(stats.chunks, 1):
         conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+    seal(conn, partial, meta, index, _sync_keywords(conn, base, wanted))
+    return True
+
+
+def seal(conn, partial: Path, meta: dict, index, keywords: KeywordIndex) -> None:
+    """Make ``partial`` a publishable generation: ``meta`` (with the FAISS kind) in the store and the
+    manifest, the vectors and keyword files beside it (also :func:`cableqa.check.repair`'s last step)."""
+    meta["faiss"] = vectors.kind_of(index)
+    keywords.save(partial / store.KEYWORDS)
     store.write_meta(conn, meta)
     conn.commit()
     # a published generation is one self-contained file: fold the WAL back in
@@ -355,4 +362,3 @@ def _finish(conn, partial: Path, base: Path | None, embedder: Embedder, settings
     conn.execute("PRAGMA journal_mode=DELETE")
     vectors.save(index, partial / store.VECTORS)
     store.write_manifest(partial, {k: str(v) for k, v in meta.items()})
-    return True

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .cables import CSV_SUFFIXES, JSONL_SUFFIXES, PAGE_SUFFIXES, Problem, Report
+from .errors import IndexError_, Rejected
 
 MAX_UPLOAD_BYTES = 256 * 2**20  # the whole Cablegate JSON Lines dump is 28 MiB as .xz, 127 MiB plain
 MAX_EXPANDED_BYTES = 512 * 2**20  # decompressed, per file: a "bomb" stops here, unread
@@ -38,10 +39,6 @@ UPLOADS = "uploads"
 COMPRESSED = (".gz", ".xz")
 CABLE_SUFFIXES = JSONL_SUFFIXES | CSV_SUFFIXES | PAGE_SUFFIXES
 _CHUNK = 1 << 20
-
-
-class Rejected(ValueError):
-    """An uploaded file that is not kept; the message says why."""
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -277,8 +274,6 @@ class Ingest:
         self._jobs.task_done()
 
     def _one(self, job: Job) -> None:
-        from .store import IndexError_
-
         with self._lock:
             self._progress = Progress(state="waiting" if job.sources or job.forget else "done", what=job.what,
                                       started=time.time(), queued=self._jobs.qsize(), problems=job.rejected)

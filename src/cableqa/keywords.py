@@ -7,18 +7,19 @@ matrices (``keywords.npz`` in each generation) and scores a question by
 summing a few posting lists: a millisecond or two at Cablegate scale.  The
 FTS5 table stays for exact phrase matches ("quoted words").
 
-Words are lower-cased, stop words dropped and Snowball-stemmed, for
+Words (:func:`cableqa.text.words`) are lower-cased, stop words dropped and Snowball-stemmed, for
 documents and questions alike.  Score = Σ over fields of
 ``weight × BM25(field)`` (a per-field BM25, as FTS5's column weights).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .text import stem_words, words
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being below between
@@ -32,35 +33,18 @@ according did does say said says tell told ask asked one ever whether much many
 FIELDS = ("text", "context")
 FILE = "keywords.npz"
 K1, B = 1.2, 0.75
-_WORD = re.compile(r"[a-z0-9]+")
-_stemmer = None
-
-
-def _stem(words: list[str]) -> list[str]:
-    global _stemmer
-    if _stemmer is None:
-        import Stemmer
-
-        _stemmer = Stemmer.Stemmer("english")
-    return _stemmer.stemWords(words)
 
 
 def terms(text: str) -> list[str]:
     """Content words of ``text``, lower-cased, in order, each once ("Kazakhstan's" -> "kazakhstan")."""
-    words = _WORD.findall(text.lower().replace("'s ", " ").replace("’s ", " "))
-    return list(dict.fromkeys(w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())))
+    found = words(text.lower().replace("'s ", " ").replace("’s ", " "))
+    return list(dict.fromkeys(w for w in found if w not in STOPWORDS and (len(w) > 1 or w.isdigit())))
 
 
 def tokens(text: str) -> list[str]:
     """Stemmed content words of ``text``, with repeats (what BM25 counts)."""
-    words = [w for w in _WORD.findall(text.lower().replace("'s ", " ").replace("’s ", " "))
-             if w not in STOPWORDS and len(w) <= 40]
-    return _stem(words)
-
-
-def words(text: str) -> list[str]:
-    """Every word of ``text``, lower-cased, in order; punctuation and spacing dropped."""
-    return _WORD.findall(text.lower())
+    return stem_words([w for w in words(text.lower().replace("'s ", " ").replace("’s ", " "))
+                       if w not in STOPWORDS and len(w) <= 40])
 
 
 def fts_phrase_query(phrase: str) -> str:

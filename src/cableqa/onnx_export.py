@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import EmbedError
+
 FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx", "onnx-int8-mixed": "model-int8-mixed.onnx"}
 
 
@@ -35,8 +37,6 @@ def _export(folder: Path, load_st: Callable) -> None:
     st = load_st()
     names = [type(m).__name__ for m in st]
     if names[:2] != ["Transformer", "Pooling"] or any(n != "Normalize" for n in names[2:]):
-        from .embed import EmbedError
-
         raise EmbedError(f"ONNX export supports Transformer+Pooling models; this one has {names}. "
                          "Use --backend torch.")
     pooling = st[1]

@@ -24,6 +24,7 @@ from datetime import date, timedelta
 
 from . import countries
 from .filters import CLASSIFICATIONS, Filters, date_bound
+from .text import CABLE_ID, LONG_WORDS, stems
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 
@@ -44,7 +45,7 @@ _TAGGED = re.compile(r"\b(?:tagged|tags?:?|with the tag)\s+((?:[A-Z]{2,6}\d{0,2}
 _CLASSIFIED = re.compile(rf"\b(secret|confidential|unclassified|noforn|sbu)\s+{_DOC}\b", re.IGNORECASE)
 
 # -- cables it names, phrases it quotes --------------------------------------------------------
-CABLE_ID = re.compile(r"\b(\d{2}[A-Z]{3,}\d{1,7})\b", re.IGNORECASE)
+_CABLE_ID = re.compile(rf"\b({CABLE_ID})\b", re.IGNORECASE)
 _POST_NUMBER = re.compile(r"\b([A-Za-z]{3,}(?: [A-Za-z]{3,}){0,3}) 0*(\d{2,7})\b")
 _A_YEAR = re.compile(r"19[4-9]\d|20[01]\d")
 _PHRASE = re.compile(r"\"([^\"]{3,})\"|“([^”]{3,})”")
@@ -58,7 +59,6 @@ REPORT_DAYS = 90  # cables report events days or weeks after: the period runs on
 
 # -- who, names, the chat, the asking clause -------------------------------------------------
 _WHO = re.compile(r"\b(?:who|whom|whose)\b", re.IGNORECASE)
-WORDS = re.compile(r"[A-Za-z]{3,}")
 # words that point back at the conversation ("And how did he ...", "such zones")
 _BACK = re.compile(r"^\W*(?:and|but|also|so)\b|\b(?:he|she|him|his|her|hers|they|them|their|theirs|it|its|this|"
                    r"that|these|those|such|same|other|new)\b", re.IGNORECASE)
@@ -71,11 +71,6 @@ _ASKS = re.compile(rf"^\W*(?:{_QUESTION})\b", re.IGNORECASE)
 _TIME_WORDS = re.compile(r"\b(?:in|on|at|during|by|since|early|mid|late|the|of|and|spring|summer|autumn|fall|"
                          r"winter|\d+(?:st|nd|rd|th)?|" + "|".join(m for m in calendar.month_name if m) + r")\b",
                          re.IGNORECASE)
-
-
-def stems(text: str, words: re.Pattern = WORDS) -> frozenset[str]:
-    """The first five letters, lower case, of each word of ``text``: "Slovakia's", "Slovak" -> "slova"."""
-    return frozenset(w.lower()[:5] for w in words.findall(text))
 
 
 def stated_filters(question: str) -> Filters:
@@ -118,7 +113,7 @@ def stated_filters(question: str) -> Filters:
 def named_cables(question: str, known_posts: set[str] | None = None) -> tuple[str, ...]:
     """Cable ids ``question`` names: "05ALMATY4281", and with ``known_posts`` "ALMATY 4281" as
     "*ALMATY4281" (its year is resolved against the index)."""
-    ids = list(dict.fromkeys(i.upper() for i in CABLE_ID.findall(question)))
+    ids = list(dict.fromkeys(i.upper() for i in _CABLE_ID.findall(question)))
     for words, number in _POST_NUMBER.findall(question):
         if known_posts is None or _A_YEAR.fullmatch(number):
             continue  # "Almaty 2005" is a place and a year, not a cable
@@ -176,7 +171,7 @@ def names_in(text: str, asked: frozenset[str], known: Callable[[str], bool]) -> 
     :func:`stems`): words the model's vocabulary lacks ("Utemuratov", "FJK"), capitalised
     where the text has lower case."""
     mixed = any(c.islower() for c in text)
-    return len({w.lower() for w in WORDS.findall(text)
+    return len({w.lower() for w in LONG_WORDS.findall(text)
                 if (not mixed or w[0].isupper()) and w.lower()[:5] not in asked and not known(w.lower())})
 
 

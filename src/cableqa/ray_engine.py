@@ -22,7 +22,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .cables import Cable
-from .embed import Embedder, EmbedError
+from .embed import Embedder, load_embedder
+from .errors import EmbedError
 from .prepare import Prepared, prepare_cable
 
 CPUS_PER_ACTOR = 2  # model threads per CPU actor: torch and ONNX Runtime scale well to 2, less beyond
@@ -33,8 +34,8 @@ class _Worker:
     """A Ray actor: prepares a batch of cables and embeds their chunks with its own copy of the model."""
 
     def __init__(self, model: str, backend: str, device: str, cache_dir: str, threads: int, batch_size: int):
-        self.embedder = Embedder(model, backend, device=device, cache_dir=cache_dir, batch_size=batch_size,
-                                 threads=threads)
+        self.embedder = load_embedder(model, backend, device=device, cache_dir=cache_dir, batch_size=batch_size,
+                                      threads=threads)
         self.count = self.embedder.token_counter()  # loads the model
 
     def fingerprint(self) -> str:

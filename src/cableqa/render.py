@@ -19,7 +19,6 @@ keyword overlap as a tie-breaker: never generated text.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ import numpy as np
 from .index import CableView
 from .keywords import terms
 from .search import Hit, Result
+from .text import WORD_ANY_CASE, prose_sentences
 
 ANSWER_FROM = 3  # the extractive answer comes from the top paragraphs only
 MIN_WORDS = 4  # shorter sentences ("End note.") are not answers
@@ -37,10 +37,6 @@ OVERLAP_WEIGHT = 0.3
 # ($ because the chat renders $$…$$ as LaTeX; : and / so that no bare URL is auto-linked).  Not "#" or
 # ";": the entities html.escape wrote contain them (and a heading needs "#" at a line's start).
 _MD_INERT = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[]()+-!|~$:/={}"})
-_WORD = re.compile(r"[A-Za-z0-9]+")
-_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Gen|Amb|Col|Lt|Sen|Rep|Gov|Pres|No|St|Jr|Sr|Prof|Adm|Capt|Maj|Sgt|"
-                     r"Ft|Mt|vs|etc|approx|Jan|Feb|Mar|Apr|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z]|\b(?:[A-Z]\.)+[A-Z])\.$")
-_SENTENCE_END = re.compile(r"[.!?][\"')\]”’]*(?=\s+[\"'(\[“‘A-Z0-9])")
 
 
 def safe(text: str) -> str:
@@ -64,26 +60,13 @@ def highlight(text: str, wanted: Iterable[str]) -> str:
     if not wanted:
         return safe(text)
     out, last = [], 0
-    for m in _WORD.finditer(text or ""):
+    for m in WORD_ANY_CASE.finditer(text or ""):
         if _is_term(m.group(), wanted):
             out.append(safe(text[last:m.start()]))
             out.append(f"<mark>{safe(m.group())}</mark>")
             last = m.end()
     out.append(safe((text or "")[last:]))
     return "".join(out)
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences of a paragraph, verbatim (not split after "Mr." or "U.S.")."""
-    parts, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        piece = text[start:m.end()]
-        if _ABBREV.search(piece.rstrip("\"')]”’")):
-            continue
-        parts.append(piece)
-        start = m.end()
-    parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
 
 
 @dataclass(frozen=True)
@@ -104,7 +87,7 @@ def pick_answer(question: str, hits: Sequence[Hit], encode: Callable[[list[str]]
     breaks near-ties.  (On the 110 dev questions this finds the evidence
     sentence for 35, against 25 for the bare sentence by similarity alone.)
     """
-    candidates = [(s, h) for h in hits[:top] for s in sentences(h.text)]
+    candidates = [(s, h) for h in hits[:top] for s in prose_sentences(h.text)]
     if not candidates or not question.strip():
         return None
     candidates = [c for c in candidates if len(c[0].split()) >= MIN_WORDS] or candidates
@@ -133,8 +116,7 @@ def cite_link(cable_id: str, ordinal: int | None, label: str) -> str:
 
 
 def _citation_line(hit: Hit) -> str:
-    rest = [hit.origin, hit.created[:10], hit.classification, hit.subject]
-    line = " · ".join([cite_link(hit.cable_id, hit.ordinal, hit.citation)] + [safe(p) for p in rest if p])
+    line = " · ".join([cite_link(hit.cable_id, hit.ordinal, hit.citation)] + [safe(p) for p in hit.about()])
     if hit.also:
         line += ' <span class="cq-also">· same words also in ' + ", ".join(
             cite_link(cable, ordinal, label) for cable, ordinal, label in hit.also) + "</span>"

@@ -12,16 +12,14 @@ unless the question names something new and points nowhere back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import countries, signals, vectors
+from . import countries, signals
 from .index import Index
 from .query import Query
-from .store import select_in
 
 EXACT_MAX = 50_000  # filtered subsets up to this many chunks are searched exactly
 
@@ -77,14 +75,14 @@ class Retriever:
     def exact(self, qvec: np.ndarray, ids: list[int]) -> list[int]:
         """``ids`` by cosine similarity, best first, every one scored (vectors from memory)."""
         ids = np.asarray(ids, dtype=np.int64)
-        return ids[np.argsort(-(vectors.lookup(self.index.faiss, ids) @ qvec))].tolist()
+        return ids[np.argsort(-(self.index.vectors(ids) @ qvec))].tolist()
 
     def dense(self, qvec: np.ndarray, allowed: list[int] | None, k: int) -> list[int]:
         """Chunk ids by cosine similarity, best first; ``allowed``: only these."""
         if allowed is not None and len(allowed) <= EXACT_MAX:
             return self.exact(qvec, allowed)[:k]
         want = k if allowed is None else max(k * 10, 1000)
-        ids = vectors.search(self.index.faiss, qvec, want)[0].tolist()
+        ids = self.index.nearest(qvec, want)
         if allowed is not None:
             keep = set(allowed)
             ids = [i for i in ids if i in keep]
@@ -96,35 +94,28 @@ class Retriever:
         return [cid for cid, _ in self.index.keywords.search(text, k, (t.kw_text, t.kw_context), within=allowed)]
 
     # -- lookups (what the signals read) ------------------------------------------
-    def _rows(self, sql: str, ids: list, extra: Sequence = ()) -> list[tuple]:
-        return list(select_in(self.index.conn, sql, ids, extra))
-
     def places(self, ids: list[int]) -> dict[int, tuple[str, int]]:
         """Chunk id -> (cable id, paragraph ordinal)."""
-        return {r[0]: (r[1], r[2]) for r in self._rows("SELECT id, cable_id, ordinal FROM chunks WHERE id IN "
-                                                        "({marks})", ids)}
+        return self.index.places(ids)
 
     def countries(self, cables: list[str]) -> dict[str, set[str]]:
         """Cable id -> its country codes: its geographic tags, and its post's usual one."""
-        rows = self._rows("SELECT id, origin, tags FROM cables WHERE id IN ({marks})", cables)
         homes = self.index.homes
-        return {cid: set(countries.geographic(json.loads(tags or "[]"))) | {homes.get(origin)}
-                for cid, origin, tags in rows}
+        return {cid: set(countries.geographic(tags)) | {homes.get(origin)}
+                for cid, origin, tags in self.index.cable_places(cables)}
 
     def dated(self, cables: list[str], period: tuple[str, str]) -> set[str]:
         """Those of ``cables`` written in ``period`` (ISO dates, inclusive)."""
-        return {r[0] for r in self._rows("SELECT id FROM cables WHERE id IN ({marks}) AND created >= ? "
-                                         "AND created <= ?", cables, (period[0], period[1] + "T99"))}
+        return self.index.dated(cables, period)
 
     def texts(self, ids: list[int]) -> dict[int, str]:
-        return dict(self._rows("SELECT id, text FROM chunks WHERE id IN ({marks})", ids))
+        return self.index.texts(ids)
 
     def few_words(self, ids: list[int]) -> list[int]:
         """Those of ``ids`` with fewer than ``short_words`` words."""
         n = self.tuning.short_words
-        # SQLite sifts by length first: so few words rarely run to 20 characters each
-        return [cid for cid, text in self._rows("SELECT id, text FROM chunks WHERE id IN ({marks}) "
-                                                "AND length(text) < ?", ids, (20 * n,)) if len(text.split()) < n]
+        # the store sifts by length first: so few words rarely run to 20 characters each
+        return [cid for cid, text in self.index.shorter_than(ids, 20 * n).items() if len(text.split()) < n]
 
     # -- fused ---------------------------------------------------------------------
     def candidates(self, query: Query, allowed: list[int] | None, extra_cables: Sequence[str] = ()
@@ -140,7 +131,7 @@ class Retriever:
             first[cable] = max(first.get(cable, 0.0), stage1[cid])
         cables = sorted(first, key=lambda c: -first[c])[: t.expand_cables]
         cables += [c for c in extra_cables if c not in cables]
-        pool = set(stage1) | {r[0] for r in self._rows("SELECT id FROM chunks WHERE cable_id IN ({marks})", cables)}
+        pool = set(stage1) | set(self.index.chunks_of(cables))
         pool = sorted(pool if allowed is None else pool & set(allowed))  # filters can be finer than a cable
         return signals.Candidates(query, self, self.exact(qvec, pool), self.places(pool))
 
@@ -174,8 +165,7 @@ class Retriever:
         cables = sorted(prior, key=lambda cable: -prior[cable])
 
         def conversation() -> str:  # the earlier turns and the text of the cable they found best
-            texts = self._rows("SELECT text FROM chunks WHERE cable_id IN ({marks})", cables[:1])
-            return " ".join([earlier, *(r[0] for r in texts)])
+            return " ".join([earlier, *self.index.texts_of(cables[:1])])
 
         if query.new_topic(conversation):  # a fresh question: the earlier turns would only mislead
             return [], {}, []

@@ -14,19 +14,18 @@ For a question (plus the earlier turns of a chat) it
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import chunks
-from .embed import Embedder
+from .embed import Embedder, load_embedder
 from .filters import Filters, match_origins
 from .index import Index
-from .keywords import fts_phrase_query, words
+from .keywords import fts_phrase_query
 from .query import Query
 from .retrieval import Retriever, Tuning
+from .text import citation, post_of, words
 
 DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
 
@@ -49,11 +48,14 @@ class Hit:
 
     @property
     def citation(self) -> str:
-        return chunks.citation(self.cable_id, self.para, self.ordinal, self.marking)
+        return citation(self.cable_id, self.para, self.ordinal, self.marking)
+
+    def about(self) -> list[str]:
+        """What a citation line gives after the citation: origin, date, classification, subject (those known)."""
+        return [p for p in (self.origin, self.created[:10], self.classification, self.subject) if p]
 
     def citation_line(self) -> str:
-        parts = [self.citation, self.origin, self.created[:10], self.classification, self.subject]
-        line = " · ".join(p for p in parts if p)
+        line = " · ".join([self.citation, *self.about()])
         return line + (f" (same words also in {', '.join(c for _, _, c in self.also)})" if self.also else "")
 
     def to_json(self) -> dict:
@@ -111,10 +113,8 @@ class Searcher:
 
     # -- index lifecycle -------------------------------------------------------
     def _load_lookups(self) -> None:
-        rows = self.index.conn.execute("SELECT DISTINCT origin FROM cables").fetchall()
-        self.origins = sorted(r[0] for r in rows if r[0])
-        ids = [r[0] for r in self.index.conn.execute("SELECT id FROM cables")]
-        self.posts = {re.sub(r"\d+$", "", i[2:]) for i in ids if i[:2].isdigit()}
+        self.origins = self.index.origins()
+        self.posts = {post for i in self.index.cable_ids() if (post := post_of(i)) is not None}
 
     def refresh(self) -> bool:
         """Switch to a newer published index, if any; True when it switched."""
@@ -133,7 +133,7 @@ class Searcher:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             m = self.index.manifest
-            self._embedder = Embedder(m.model, m.backend, device=self.device, cache_dir=self.path / "onnx")
+            self._embedder = load_embedder(m.model, m.backend, device=self.device, cache_dir=self.path / "onnx")
         return self._embedder
 
     def info(self) -> dict:
@@ -158,9 +158,7 @@ class Searcher:
                 return []
             if len(origins) <= 3:
                 notes.append("Origin: " + ", ".join(origins))
-        where, params = filters.sql(origins)
-        ids = [r[0] for r in self.index.conn.execute(
-            f"SELECT c.id FROM chunks c JOIN cables k ON k.id = c.cable_id WHERE {where}", params)]
+        ids = self.index.allowed(filters, origins)
         if not ids:
             notes.append(f"No cables match the filters ({filters.describe()}).")
         return ids
@@ -171,8 +169,7 @@ class Searcher:
             query = fts_phrase_query(phrase)
             if not query:
                 continue
-            found = {r[0] for r in self.index.conn.execute(
-                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (f"text : {query}",))}
+            found = self.index.phrase_matches(query)
             allowed = sorted(found if allowed is None else found.intersection(allowed))
             if not allowed:
                 notes.append(f"No paragraph contains the exact words “{phrase}”.")
@@ -190,24 +187,23 @@ class Searcher:
             row = rows.get(cid)
             if row is None:
                 continue
-            key = (row["cable_id"], row["ordinal"])
+            key = (row.cable_id, row.ordinal)
             if key in seen:
                 continue
             seen.add(key)
-            text = row["para_text"] if len(row["para_text"].split()) <= DISPLAY_MAX_WORDS else row["text"]
-            hits.append(Hit(cable_id=row["cable_id"], para=row["para"], ordinal=row["ordinal"],
-                            marking=row["marking"], section=row["section"], text=text, score=scores[cid],
-                            origin=row["origin"], created=row["created"], classification=row["classification"],
-                            subject=row["subject"], chunk=row["key"]))
+            text = row.para_text if len(row.para_text.split()) <= DISPLAY_MAX_WORDS else row.text
+            hits.append(Hit(cable_id=row.cable_id, para=row.para, ordinal=row.ordinal, marking=row.marking,
+                            section=row.section, text=text, score=scores[cid], origin=row.origin,
+                            created=row.created, classification=row.classification, subject=row.subject,
+                            chunk=row.key))
         return _collapse_repeats(hits)[:k]
 
     def _resolve_ids(self, mentioned: Sequence[str]) -> list[str]:
         out = []
         for ident in mentioned:
             if ident.startswith("*"):
-                rows = self.index.conn.execute("SELECT id FROM cables WHERE id GLOB ? ORDER BY id DESC",
-                                               (f"[0-9][0-9]{ident[1:]}",)).fetchall()
-                out += [r[0] for r in rows[:1]]
+                newest = self.index.newest_cable(f"[0-9][0-9]{ident[1:]}")
+                out += [newest] if newest else []
             elif self.index.has_cable(ident):
                 out.append(ident)
         return list(dict.fromkeys(out))

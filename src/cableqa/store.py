@@ -36,6 +36,7 @@ import numpy as np
 
 from .cables import Cable
 from .chunks import cable_terms
+from .errors import IndexError_
 
 FORMAT_VERSION = 2  # 2: keywords.npz
 SQL_VARS = 900  # ids bound per statement: under SQLite's 999-variable limit of older builds
@@ -61,10 +62,6 @@ CREATE INDEX IF NOT EXISTS refs_ref ON refs(ref_id);
 CREATE INDEX IF NOT EXISTS refs_cable ON refs(cable_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, context, tokenize='porter unicode61');
 """
-
-
-class IndexError_(RuntimeError):
-    """An index that cannot be used as it is; the message says how to fix it."""
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,10 @@ import gradio as gr  # noqa: E402
 
 from . import export, render, ui_corpus  # noqa: E402
 from .config import Settings  # noqa: E402
+from .errors import ServeError  # noqa: E402
 from .filters import CLASSIFICATIONS, Filters  # noqa: E402
 from .search import Result, Searcher  # noqa: E402
+from .text import CABLE_ID  # noqa: E402
 
 HITS_SHOWN = 5
 ANY = "any"
@@ -52,7 +54,7 @@ EXAMPLES = ["Who did Kazakhstan's Security Council Secretary suspect of planning
             "secret cables from Cairo in 2008 about elections"]
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
-_TARGET = re.compile(r"^\s*(\d{2}[A-Za-z]{3,}\d{1,7})\s*(?:#\s*(\d+)|¶\s*(\w+))?")
+_TARGET = re.compile(rf"^\s*({CABLE_ID})\s*(?:#\s*(\d+)|¶\s*(\w+))?")
 
 # the page script's entry points (static/page.js defines window.cableqa)
 PICK_JS = "(typed) => window.cableqa.pick(typed)"
@@ -63,10 +65,6 @@ SHOW_ANSWER_JS = "() => window.cableqa.showAnswer()"
 def static_text(name: str) -> str:
     """A file of the page (``static/page.css``, ``static/page.js``), shipped inside the package."""
     return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
-
-
-class ServeError(RuntimeError):
-    """A reason the UI cannot start, worded for the user."""
 
 
 class Engine:
@@ -306,8 +304,9 @@ def open_index(settings: Settings) -> Searcher:
     from . import store
     from .cables import Report
     from .embed import embedder_factory
-    from .embed import EmbedError
+    from .errors import EmbedError
     from .indexer import run
+    from .progress import bar
 
     made = []
     try:
@@ -323,18 +322,15 @@ def open_index(settings: Settings) -> Searcher:
                 made.append(make(manifest))
                 return made[-1]
 
-            stats = run([settings.corpus], settings.index, make_and_keep, report=Report(echo=True),
-                        progress=_progress)
+            with bar(False, "cable", "embedding") as progress:
+                stats = run([settings.corpus], settings.index, make_and_keep, report=Report(echo=True),
+                            progress=progress)
             print(stats.summary(), file=sys.stderr, flush=True)
         # reuse the model the build loaded rather than loading it a second time
         return Searcher(settings.index, model=settings.model, backend=settings.backend, device=settings.device,
                         embedder=made[0] if made else None)
     except (store.IndexError_, EmbedError, OSError) as exc:
         raise ServeError(str(exc)) from exc
-
-
-def _progress(done: int, total: int) -> None:
-    print(f"\rembedding {done}/{total} cables", end="\n" if done >= total else "", file=sys.stderr, flush=True)
 
 
 def leave_a_core_free() -> None:
