@@ -27,14 +27,14 @@ import _common as c
 
 
 def throughput(args, out: c.Output) -> None:
-    from cableqa.embed import BACKENDS, DEFAULT_MODEL, Embedder
+    from cableqa.embed import BACKENDS, DEFAULT_MODEL, load_embedder
 
     import sentence_transformers  # noqa: F401 - its import (~7 s, once per process) is no backend's load time
 
     embedders, load = {}, {}
     for backend in BACKENDS:
         t = time.perf_counter()
-        embedders[backend] = Embedder(args.model or DEFAULT_MODEL, backend, device="cpu", cache_dir=args.onnx_cache)
+        embedders[backend] = load_embedder(args.model or DEFAULT_MODEL, backend, device="cpu", cache_dir=args.onnx_cache)
         embedders[backend].dim  # loads the model (the onnx backends export it first, once per cache folder)
         load[backend] = time.perf_counter() - t
     texts = c.embed_texts(c.SUBSET, embedders["torch"].count_tokens, limit=args.texts)

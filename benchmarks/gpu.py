@@ -49,12 +49,12 @@ def main() -> None:
 
     import torch
 
-    from cableqa.embed import DEFAULT_MODEL, Embedder
+    from cableqa.embed import DEFAULT_MODEL, load_embedder
 
     cuda = torch.cuda.is_available()
     out = c.Output(f"GPU embedding of {args.cables.name} vs CPU bf16", args.out, args.quick)
     out.print(f"CUDA: {torch.cuda.get_device_name(0) if cuda else 'not available'}")
-    cpu = Embedder(args.model or DEFAULT_MODEL, "bf16", device="cpu")
+    cpu = load_embedder(args.model or DEFAULT_MODEL, "bf16", device="cpu")
     cpu.dim  # load the model (its tokenizer counts the window sizes) before timing the text preparation
     t = time.perf_counter()
     texts = c.embed_texts(args.cables, cpu.count_tokens, limit=None if cuda else args.sample)
@@ -64,8 +64,8 @@ def main() -> None:
     rows = [[f"CPU bf16, batch {cpu.batch_size} (baseline)", len(sample), f"{cpu_s:.2f}", f"{len(sample) / cpu_s:.1f}",
              "1.00x"]]
     if cuda:
-        gpu = Embedder(args.model or DEFAULT_MODEL, "bf16", device="cuda", batch_size=args.batch)
-        small = Embedder(args.model or DEFAULT_MODEL, "bf16", device="cuda")  # what `cableqa index --device cuda` uses
+        gpu = load_embedder(args.model or DEFAULT_MODEL, "bf16", device="cuda", batch_size=args.batch)
+        small = load_embedder(args.model or DEFAULT_MODEL, "bf16", device="cuda")  # what `cableqa index --device cuda` uses
         small_s, _ = timed_encode(small, sample, 256)
         torch.cuda.reset_peak_memory_stats()
         gpu_s, vecs = timed_encode(gpu, texts, args.batch)

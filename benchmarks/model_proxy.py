@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from cableqa import vectors
-    from cableqa.embed import Embedder
+    from cableqa.embed import load_embedder
     from cableqa.evaluate import load_questions, score
     from cableqa.retrieval import Retriever
     from cableqa.search import Searcher
@@ -131,7 +131,7 @@ def main() -> None:
     Candidate.store = None
     results["index model, through the shortcut"] = (score(questions, proxied), "-", "-")
     for model in args.model:
-        searcher._embedder = Embedder(model, backend, device=searcher.device)
+        searcher._embedder = load_embedder(model, backend, device=searcher.device)
         started = time.perf_counter()
         texts = embed_texts(searcher.index, every)
         Candidate.store = dict(zip(every, searcher.embedder.encode([texts[i] for i in every])))

@@ -74,12 +74,12 @@ def main() -> None:
     import torch
 
     from cableqa import onnx_export
-    from cableqa.embed import DEFAULT_MODEL, Embedder, _normalise
+    from cableqa.embed import DEFAULT_MODEL, load_embedder, _normalise
 
     out = c.Output("ONNX int8 recipes against torch fp32: speed ratio (same run), cosine, top-10 overlap",
                    args.out, args.quick)
-    torch_emb = Embedder(DEFAULT_MODEL, "torch", device="cpu")
-    onnx_emb = Embedder(DEFAULT_MODEL, "onnx", device="cpu", cache_dir=args.cache)
+    torch_emb = load_embedder(DEFAULT_MODEL, "torch", device="cpu")
+    onnx_emb = load_embedder(DEFAULT_MODEL, "onnx", device="cpu", cache_dir=args.cache)
     onnx_emb.dim  # exports the fp32 model once into the cache
     folder = next(Path(args.cache).glob("*/model.onnx")).parent
     out.print(f"torch float32 matmul precision: {torch.get_float32_matmul_precision()}, torch CPU capability "

@@ -112,14 +112,14 @@ def main() -> None:
     import faiss
 
     from cableqa import store, vectors
-    from cableqa.embed import Embedder
+    from cableqa.embed import load_embedder
 
     out = c.Output(f"FAISS index types vs size, real vectors of {args.index} grown with noise", args.out, args.quick)
     gen = store.IndexDir(args.index).current()
     with closing(store.connect(gen / store.DB, readonly=True)) as conn:
         meta = store.read_meta(conn)
         _, real = store.vectors_of(conn, None, int(meta["dim"]))
-    embedder = Embedder(meta["model"], meta["backend"], cache_dir=args.index / "onnx")
+    embedder = load_embedder(meta["model"], meta["backend"], cache_dir=args.index / "onnx")
     queries = np.stack([embedder.encode_query(q["q"]) for q in c.dev_questions()])
     faiss.omp_set_num_threads(args.threads)  # after torch ran: both use the same OpenMP runtime
     t = time.perf_counter()

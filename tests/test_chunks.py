@@ -1,6 +1,6 @@
 """Chunking: one chunk per printed paragraph, windows for long ones, context kept apart from the text."""
 
-from cableqa import chunks
+from cableqa import chunks, text
 from cableqa.cables import Report, read_paths
 
 from conftest import SEED
@@ -16,7 +16,7 @@ def test_seed_nine_chunks_numbered_as_printed():
     assert [c.para for c in out] == [str(i) for i in range(1, 10)]
     assert [c.id for c in out][:3] == ["05ALMATY4281#1", "05ALMATY4281#2", "05ALMATY4281#3"]
     assert all(c.marking == "C" and c.window == 0 for c in out)
-    assert chunks.citation("05ALMATY4281", "3", 3, "C") == "05ALMATY4281 ¶3 (C)"
+    assert text.citation("05ALMATY4281", "3", 3, "C") == "05ALMATY4281 ¶3 (C)"
 
 
 def test_long_paragraph_windows_overlap_and_keep_number():

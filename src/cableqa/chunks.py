@@ -23,28 +23,12 @@ from . import layout
 from .acronyms import glossary, spell_out
 from .cables import Cable
 from .keywords import STOPWORDS
+from .text import sentence_spans
 
-VERSION = "9"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header; 8: acronyms a cable defines are spelled out in the embedded text; 9: a paragraph under every printed number and marking, repeats told apart, markings never understated, windows exact slices, routing blocks and a paragraph glued to "Classified By:"): a change re-chunks every cable (vectors of unchanged texts are kept)
+VERSION = "10"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header; 8: acronyms a cable defines are spelled out in the embedded text; 9: a paragraph under every printed number and marking, repeats told apart, markings never understated, windows exact slices, routing blocks and a paragraph glued to "Classified By:"; 10: no unmarked restart in a portion-marked cable, an unmarked paragraph there marked as the one above it): a change re-chunks every cable (vectors of unchanged texts are kept)
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's input window, in word pieces
 OVERLAP_TOKENS = 48
-# a sentence ends after ., ! or ? and any closing quotes or brackets, before a capital or digit
-_SENTENCE_GAP = re.compile(r"(?<=[.!?])[\"')\]]*(\s+)(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"\S+")
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of ``text``'s sentences; closing quotes and brackets stay with their sentence."""
-    spans, start = [], 0
-    for m in _SENTENCE_GAP.finditer(text):
-        spans.append((start, m.start(1)))
-        start = m.end(1)
-    spans.append((start, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
-
-
-def sentences(text: str) -> list[str]:
-    """``text`` split after ., ! or ? (and closing quotes or brackets) before a capital or digit."""
-    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def estimate_tokens(text: str) -> int:
@@ -154,9 +138,3 @@ def embedding_input(context: str, text: str, terms: dict[str, str] | None = None
 def cable_terms(subject: str | None, texts: Iterable[str]) -> dict[str, str]:
     """The acronyms a cable defines in its subject or paragraphs (:mod:`cableqa.acronyms`)."""
     return glossary([subject or "", *texts], STOPWORDS)
-
-
-def citation(cable_id: str, para: str | None, ordinal: int, marking: str | None) -> str:
-    """"05ALMATY4281 ¶3 (C)"; an unnumbered block cites its position: "¶[2]"."""
-    label = f"¶{para}" if para else f"¶[{ordinal}]"
-    return f"{cable_id} {label}" + (f" ({marking})" if marking else "")
