@@ -67,6 +67,24 @@ def test_marking_goes_to_the_label_and_never_understates():
     assert markings.marking_level("S/NF") > markings.marking_level("C") > markings.marking_level("SBU") > markings.marking_level("U")
 
 
+def test_an_unmarked_paragraph_among_marked_ones_is_cited_as_the_one_above_it():
+    body = HEADER + ("1. (C) The talks went well.\n\n2. (S) The source named the buyer.\n\n3. xxxxxxxxxxxx\n\n"
+                     "4. (C) Comment follows.\n\nSMITH\n")
+    assert labels(body) == [("1", "C"), ("2", "S"), ("3", "S"), ("4", "C")]
+    assert [p.printed_marking for p in layout.parse(body).paragraphs] == ["C", "S", None, "C"]
+    unmarked = HEADER.replace("CONFIDENTIAL", "UNCLASSIFIED") + "1. The first point is made.\n\n2. A second one.\n"
+    assert labels(unmarked) == [("1", None), ("2", None)]  # a cable that marks nothing keeps no marking
+
+
+def test_an_unmarked_list_restarting_at_one_stays_in_its_marked_paragraph():
+    body = HEADER + ("1. (U) Summary of the note.\n\n2. (SBU) Begin text of the draft:\n\nArticle 1\n\n"
+                     "1. Each party shall report.\n\n2. Each party shall consult.\n\nArticle 2\n\n"
+                     "1. This agreement enters into force on signature.\n\nEnd text.\n\n3. (C) Comment: a draft.\n")
+    parsed = layout.parse(body)
+    assert [(p.number, p.marking) for p in parsed.paragraphs] == [("1", "U"), ("2", "SBU"), ("3", "C")]
+    assert "shall consult" in parsed.paragraphs[1].text and "enters into force" in parsed.paragraphs[1].text
+
+
 def test_paragraph_glued_to_classified_by_is_recovered():
     body = ("CONFIDENTIAL\n\nTAGS: PREL BA\nSUBJECT: A CONFERENCE\n\nClassified By: CDA X for reasons 1.4 (b) and (d). "
             "(SBU) The director confirmed the ambassador will attend the conference.\n")

@@ -29,21 +29,14 @@ import re
 from dataclasses import dataclass, field
 
 from .header import field_of, glued, parse_fields, split_glued_header
-from .markings import MARKING, highest, inner_markings, lead_marking
+from .markings import highest, inner_markings, lead_marking
 from .noise import DATED, cut_inline_banners, drop_routing, newlines, strip_lines
+from .numbering import MAX_GAP, SENTENCE_END, numbered, split_on_numbers, unique_numbers
 
 _RULE = re.compile(r"^[-=_*]{3,}$")
 
-# "1. (C) ...", "12.  (S/NF) ...", "3.(U)", "4. Unmarked text", "2) (C) ...", "1  (U) ..." (no stop),
-# "1. (U)Summary", "1. (C)SUMMARY" (no space).
-_NUMBERED = re.compile(
-    r"^\s*(\d{1,3})(?:\.|\)(?=\s*\()|\s+(?=\([A-Za-z]))\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?=\s|$|[A-Z\"]))?\s*"
-)
-_MARK_FIRST = re.compile(r"^\s*\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)\s*(\d{1,3})\.\s+(?=\S)")
 _BULLET = re.compile(r"^\s*(?:--|-\s|\*\s|o\s|[A-Za-z]\.\s|\(?[a-zA-Z0-9]{1,2}\)\s)")
 _SIGNATURE = re.compile(r"^[A-Z][A-Za-z.'\-]*(?: [A-Z][A-Za-z.'\-]*){0,3}$")
-_SENTENCE_END = re.compile(r"[.!?:;\"')\]]$")
-
 GLUED_LINE = 1000  # characters: longer lines are paragraphs (or whole bodies) whose line breaks were lost
 _INLINE_NUMBER = re.compile(r"(?<=\S)\s+(?=(\d{1,3})\.\s{0,3}(?:\([A-Za-z/ ]{1,12}\)\s|[A-Z\"]))")
 # the Classified By line, or its wrapped reason: "REASON: 1.4 (b), (d) (S) Ambassador telephoned ..."
@@ -52,7 +45,6 @@ _CLASSIFIED = re.compile(r"^\s*(?:CLASSIFIED\s+BY|DERIVED\s+FROM|(?:FOR\s+)?REAS
 _MARKED_PROSE = re.compile(r"\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z][a-z])")
 _TRAILING_MARK = re.compile(r"(?<=[.)])\s+\(((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF))\)\s*$")  # "... (d). (S)"
 _INLINE_MARKED = re.compile(r"(?<=[.)])\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z])")
-MAX_GAP = 6  # a printed number may skip this many (redacted paragraphs) and still count
 
 
 @dataclass(frozen=True)
@@ -61,7 +53,10 @@ class Paragraph:
 
     ordinal: int  # position in the cable, from 1
     number: str | None  # printed number ("3"; "3'" for the second paragraph printed as 3), None if unnumbered
-    marking: str | None  # printed marking ("C", "S/NF"); the highest where the text holds several
+    # printed marking ("C", "S/NF"); the highest where the text holds several; in a cable whose paragraphs
+    # print markings, an unmarked one (a redacted "3. xxxx", a list item, a sign-off) takes the marking of the
+    # paragraph above it: it may continue that paragraph, and a citation must never show less than its text
+    marking: str | None
     text: str
     section: str | None = None  # heading printed above the paragraph
     printed_marking: str | None = None  # the marking printed at its start, where ``marking`` may be higher
@@ -89,24 +84,6 @@ def _blocks(lines: list[str]) -> list[list[str]]:
     return blocks
 
 
-def _numbered(line: str) -> tuple[int, str | None, str] | None:
-    first = _MARK_FIRST.match(line)  # "(SBU) 1. The coalition ...": the marking printed before the number
-    if first and MARKING.match(first.group(1)):
-        return int(first.group(2)), first.group(1), line[first.end():]
-    m = _NUMBERED.match(line)
-    if not m:
-        return None
-    marking = m.group(2)
-    if marking is not None and not MARKING.match(marking.strip()):
-        return None
-    if marking is None and not line.lstrip()[len(m.group(1)):].startswith((".", ")")):
-        return None  # a number without a stop counts only before a marking
-    rest = line[m.end():]
-    if not rest and marking is None:
-        return None
-    return int(m.group(1)), (marking.strip() if marking else None), rest
-
-
 def _join_lines(lines: list[str]) -> str:
     """Join hard-wrapped teletype lines; keep line breaks before list items."""
     text = ""
@@ -124,14 +101,14 @@ def _join_lines(lines: list[str]) -> str:
 
 def _is_heading(block: list[str], next_block: list[str] | None) -> str | None:
     words = [ln for ln in block if not _RULE.match(ln)]
-    if any(_numbered(ln) is not None for ln in words):
+    if any(numbered(ln) is not None for ln in words):
         return None  # "1. (C) TITLE" or "1. SUMMARY" between rules opens paragraph 1; it heads nothing else
     if (len(words) != len(block) and 1 <= len(words) <= 2 and all(len(w) <= 80 for w in words)
-            and next_block is not None and (len(next_block) > 1 or _numbered(next_block[0]) is not None)):
+            and next_block is not None and (len(next_block) > 1 or numbered(next_block[0]) is not None)):
         return " ".join(words)
     if (len(block) == 1 and len(block[0]) <= 60 and len(block[0].split()) <= 8
-            and not _SENTENCE_END.search(block[0]) and not _BULLET.match(block[0]) and _numbered(block[0]) is None
-            and next_block is not None and _numbered(next_block[0]) is not None):
+            and not SENTENCE_END.search(block[0]) and not _BULLET.match(block[0]) and numbered(block[0]) is None
+            and next_block is not None and numbered(next_block[0]) is not None):
         return block[0]
     return None
 
@@ -159,7 +136,7 @@ def _split_before_first_paragraph(blocks: list[list[str]]) -> list[list[str]]:
         if i < HEADER_BLOCKS and any(field_of(line) for line in block):
             # ¶1, or a line too long to be a wrapped header line (the body, unwrapped)
             cut = next((k for k in range(1, len(block)) if not field_of(block[k]) and (
-                len(block[k]) > LONG_HEADER_LINE or (n := _numbered(block[k])) is not None and n[0] == 1
+                len(block[k]) > LONG_HEADER_LINE or (n := numbered(block[k])) is not None and n[0] == 1
                 and not _REF_ITEM_LINE.match(block[k]) and (n[1] is not None or len(n[2].split()) >= 4))), None)
         out += [block[:cut], block[cut:]] if cut else [block]
     return out
@@ -173,7 +150,7 @@ def _preamble_end(blocks: list[list[str]]) -> int:
     """
     last_field = -1
     for i, block in enumerate(blocks[:HEADER_BLOCKS]):
-        if _numbered(block[0]) is not None and last_field >= 0:
+        if numbered(block[0]) is not None and last_field >= 0:
             break
         if any(field_of(line) for line in block):
             last_field = i
@@ -214,23 +191,6 @@ def _heading_blocks(blocks: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def _split_on_numbers(block: list[str], last: int) -> list[list[str]]:
-    """A paragraph start inside a block (no blank line before it) starts a new block: any marked
-    "N. (C)" line, or an unmarked "N." that continues the count after a line that ends a sentence."""
-    parts = [[block[0]]]
-    first = _numbered(block[0])
-    expected = (first[0] if first else last) + 1
-    for prev, line in zip(block, block[1:]):
-        found = _numbered(line)
-        if found and (found[1] is not None or found[0] == expected and (
-                _SENTENCE_END.search(prev) or not re.search(r"\w", prev))):  # after a sentence or a stray "-"
-            parts.append([line])
-            expected = found[0] + 1
-        else:
-            parts[-1].append(line)
-    return parts
-
-
 def _signature(paragraphs: list[dict]) -> str | None:
     if not paragraphs:
         return None
@@ -242,7 +202,7 @@ def _signature(paragraphs: list[dict]) -> str | None:
     if not _SIGNATURE.match(candidate) or len(candidate) > 40:
         return None
     alone = len(lines) == 1 or last["block_starts"][-1] == len(lines) - 1
-    if not alone and not _SENTENCE_END.search(lines[-2]):
+    if not alone and not SENTENCE_END.search(lines[-2]):
         return None
     if len(lines) == 1 and last["number"] is not None:
         return None
@@ -262,7 +222,7 @@ def _paragraph_text(lines: list[str], block_starts: list[int]) -> str:
         piece = _join_lines(lines[start:end])
         if not text:
             text = piece
-        elif not _SENTENCE_END.search(text) and not _BULLET.match(piece) and _numbered(piece) is None:
+        elif not SENTENCE_END.search(text) and not _BULLET.match(piece) and numbered(piece) is None:
             text += " " + piece  # a sentence running on across a stray blank line or a removed SIPDIS
         else:
             text += "\n" + piece
@@ -281,7 +241,7 @@ def _split_glued_body(lines: list[str]) -> list[str]:
             # "Classified By: ... 1.4 (b) and (d). (SBU) MFA Director ...": the cable's one paragraph
             out += [line[:by.start()], "", line[by.end():]] if by else [line]
             continue
-        start, expected = 0, (found[0] + 1 if (found := _numbered(line)) else 1)
+        start, expected = 0, (found[0] + 1 if (found := numbered(line)) else 1)
         for m in _INLINE_NUMBER.finditer(line):
             n, marked = int(m.group(1)), re.match(r"\.\s{0,3}\(", line[m.end(1):]) is not None
             if n == expected or marked and expected < n <= expected + MAX_GAP:  # a marked one may skip
@@ -295,25 +255,15 @@ def _split_glued_body(lines: list[str]) -> list[str]:
     return out
 
 
-def _heads_numbered(content: list[list[str]], i: int) -> bool:
-    """Whether the heading ``content[i]`` (with any headings stacked below it) stands over a numbered paragraph."""
+def _headsnumbered(content: list[list[str]], i: int, last: int | None) -> bool:
+    """Whether the heading ``content[i]`` (with any headings stacked below it) stands over a numbered
+    paragraph; with ``last`` (a cable whose paragraphs print markings), only over one that is marked or
+    continues the count from ``last``: unmarked "1." under "Article 1" is quoted text, not a section."""
     for j in range(i + 1, len(content)):
         if _is_heading(content[j], content[j + 1] if j + 1 < len(content) else None) is None:
-            first = next((ln for ln in content[j] if not _RULE.match(ln)), "")
-            return _numbered(first) is not None
+            found = numbered(next((ln for ln in content[j] if not _RULE.match(ln)), ""))
+            return found is not None and (last is None or found[1] is not None or last < found[0] <= last + MAX_GAP)
     return False
-
-
-def _unique_numbers(paragraphs: list[dict]) -> None:
-    """A number printed again (a repeat, or numbering restarting in a new section) is told apart by
-    its earlier uses: "3'", "3''", then "3'3", so that no two paragraphs share a citation."""
-    seen: dict[str, int] = {}
-    for p in paragraphs:
-        if p["number"] is not None:
-            n = p["number"]
-            k = seen.get(n, 0)
-            p["number"] = n + ("'" * k if k <= 2 else f"'{k}")
-            seen[n] = k + 1
 
 
 def parse(body: str) -> Layout:
@@ -339,30 +289,34 @@ def parse(body: str) -> Layout:
     # where a marked "N. (C)" comes later, an unmarked "N." before it is a sub-item, not paragraph N
     marked_later: dict[int, int] = {}
     for i, block in enumerate(content):
-        found = _numbered(block[0])
+        found = numbered(block[0])
         if found and found[1] is not None:
             marked_later[found[0]] = i
+    # paragraphs that print markings also mark a new section's "1. (C)": an unmarked number that does not
+    # continue the count there is an item of the paragraph above it (a list, a quoted text), never its own
+    marked = bool(marked_later)
     for i, block in enumerate(content):
         nxt = content[i + 1] if i + 1 < len(content) else None
         heading = _is_heading(block, nxt)
         # a heading heads the paragraphs below it; inside a numbered paragraph whose text goes on
         # below it ("A. STRAIGHT FORWARD" in paragraph 2) it is that paragraph's text
-        if heading is not None and nxt is not None and (last_number == 0 or _heads_numbered(content, i)):
+        if heading is not None and nxt is not None and (
+                last_number == 0 or _headsnumbered(content, i, last_number if marked else None)):
             # consecutive headings (a contents list, say) stack up rather than vanish
             section = heading if section_used or section is None else f"{section} / {heading}"
             section_used = False
             continue
-        for part in _split_on_numbers(block, last_number):
+        for part in split_on_numbers(block, last_number):
             rules = [ln for ln in part if _RULE.match(ln)]
             noise.extend(rules)  # ruling around a numbered title is layout, not words
             part = [ln for ln in part if not _RULE.match(ln)] if rules else part
             if not part:
                 continue
-            found = _numbered(part[0])
+            found = numbered(part[0])
             numbered_ok = found is not None and (
                 found[1] is not None  # a marked number always starts a paragraph, repeated or restarted too
                 or last_number < found[0] <= last_number + MAX_GAP or (last_number == 0 and found[0] <= MAX_GAP)
-                or found[0] == 1 and not section_used  # numbering restarting under a new heading
+                or found[0] == 1 and not section_used and not marked  # numbering restarting under a new heading
             ) and not (found[1] is None and marked_later.get(found[0], -1) > i)
             if numbered_ok:
                 number, marking, rest = found
@@ -387,12 +341,14 @@ def parse(body: str) -> Layout:
             section_used = True
 
     signature = _signature(paragraphs)
-    _unique_numbers(paragraphs)
+    unique_numbers(paragraphs)
     out = []
+    above, prints_markings = None, any(p["markings"][0] for p in paragraphs)
     for p in paragraphs:
         # a banner a stray line break split in two is whole again once the lines are joined
         text = cut_inline_banners(_paragraph_text(p["lines"], p["block_starts"]), noise).strip()
-        marking = highest([*p["markings"], *inner_markings(text)])
+        marking = highest([*p["markings"], *inner_markings(text)]) or (above if prints_markings else None)
+        above = marking or above
         if text:
             out.append(Paragraph(ordinal=len(out) + 1, number=p["number"], marking=marking,
                                  text=text, section=p["section"], printed_marking=p["markings"][0]))
