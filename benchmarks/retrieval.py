@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from _common import DEV, Output, answers, ms, open_searcher, percentile, table
 
-PRIORS = ("history", "beside", "time", "who", "country", "few_words", "ask")  # added one by one, in this order
+PRIORS = ("history", "beside", "time", "who", "country", "ask")  # added one by one, in this order
 STEPS = [  # (label, Tuning changes from the shipped defaults, signals left out)
     ("keyword only: BM25 over paragraph + cable context", {"mode": "keyword"}, ()),
     ("dense only: the model over context + paragraph", {"mode": "dense"}, ()),

@@ -7,7 +7,6 @@ import pytest
 from cableqa import indexer, render, store
 from cableqa.cables import Report
 from cableqa.index import Index
-from cableqa.retrieval import Tuning
 from cableqa.search import Searcher
 
 from conftest import FakeEmbedder, SEED, cable_record, teletype, write_jsonl
@@ -184,24 +183,6 @@ def test_repeated_paragraphs_fold_into_one_hit_that_cites_both(tmp_path, make_fa
     assert first.to_json()["also"] == [f"{other} ¶1 (C)"]
     assert f'href="#cable/{other}/1"' in render.answer_html(Searcher(ix, embedder=FakeEmbedder()).search(
         "What does the survey show about healthcare spending?"), None)
-
-
-def test_a_few_words_paragraph_keeps_only_a_share_of_its_score(tmp_path, make_fake):
-    ix = tmp_path / "ix"
-    run([write_jsonl(tmp_path / "a.jsonl", [cable_record("04TESTVILLE1", teletype("HARBOUR TARIFF", [
-        "Sensitive but unclassified.  Please protect accordingly.",
-        "The minister raised the harbour tariff with port officials, who promised to cut it next year."]),
-        subject="HARBOUR TARIFF")])], ix, make_fake)
-    searcher = Searcher(ix, embedder=FakeEmbedder())
-
-    def scores():
-        return {h.ordinal: h.score for h in searcher.search("What about the harbour tariff?").hits}
-
-    shared = scores()
-    searcher.tuning = Tuning().weighted(few_words=0)
-    full = scores()
-    assert shared[1] == pytest.approx(0.5 * full[1]) and shared[2] == pytest.approx(full[2])  # 6 words < 8
-    assert shared[2] > shared[1]
 
 
 def test_the_model_embeds_acronyms_spelled_out_and_the_excerpt_keeps_the_cable_s_words(tmp_path, make_fake):

@@ -31,7 +31,6 @@ def candidates(named=frozenset(), prior=None):
 def test_fusion_adds_weight_times_value_times_its_scale(monkeypatch):
     table = (signals.Signal("dense", 1.0, "rank", signals.dense, ""),
              signals.Signal("history", 1.0, "best", signals.history, ""),
-             signals.Signal("few_words", 0.5, "own", lambda c: {2: -1.0}, ""),
              signals.Signal("named_cable", 1.0, "best", signals.named_cable, ""))
     monkeypatch.setattr(signals, "SIGNALS", table)
     monkeypatch.setattr(signals, "RANKINGS", ("dense",))
@@ -41,8 +40,7 @@ def test_fusion_adds_weight_times_value_times_its_scale(monkeypatch):
     rank = [unit, unit * 11 / 12, unit * 11 / 13]  # 1 / (k + rank)
     assert fused == pytest.approx(dict(zip([1, 2, 3], rank)))
     with_history = [rank[0] + rank[0], rank[1] + rank[0], rank[2] + rank[0] / 2]  # cable share of the best
-    halved = [with_history[0], with_history[1] / 2, with_history[2]]
-    assert scores == pytest.approx({1: halved[0], 2: halved[1], 3: halved[2] + max(halved)})
+    assert scores == pytest.approx({1: with_history[0], 2: with_history[1], 3: with_history[2] + max(with_history)})
     assert max(scores, key=scores.get) == 3  # the named cable's paragraph comes first
     off, _ = signals.fuse(candidates(named=frozenset({"B"})), {**weights, "named_cable": 0.0})
     assert max(off, key=off.get) == 1
@@ -50,7 +48,7 @@ def test_fusion_adds_weight_times_value_times_its_scale(monkeypatch):
 
 def test_every_signal_has_a_weight_a_scale_and_a_line():
     assert [s.name for s in signals.SIGNALS] == list(signals.WEIGHTS)
-    assert {s.scale for s in signals.SIGNALS} <= {"rank", "best", "own"}
+    assert {s.scale for s in signals.SIGNALS} <= {"rank", "best"}
     assert set(signals.RANKINGS) | set(signals.EARLIER) <= set(signals.WEIGHTS)
     assert all(line.split()[0] in signals.WEIGHTS for line in signals.describe().splitlines()[1:])
     assert Tuning().weighted(time=0).w("time") == 0 and Tuning().w("time") == signals.WEIGHTS["time"]

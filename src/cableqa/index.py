@@ -188,11 +188,6 @@ class Index:
         """Chunk id -> its text."""
         return dict(store.select_in(self.conn, "SELECT id, text FROM chunks WHERE id IN ({marks})", ids))
 
-    def shorter_than(self, ids: list[int], chars: int) -> dict[int, str]:
-        """Chunk id -> text, for those of ``ids`` whose text is under ``chars`` characters."""
-        return dict(store.select_in(self.conn, "SELECT id, text FROM chunks WHERE id IN ({marks}) "
-                                               "AND length(text) < ?", ids, (chars,)))
-
     def cable_places(self, cables: list[str]) -> list[tuple[str, str, list[str]]]:
         """(cable id, origin, tags) of each of ``cables`` the index holds."""
         return [(r[0], r[1], json.loads(r[2] or "[]")) for r in store.select_in(

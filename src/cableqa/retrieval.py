@@ -34,7 +34,6 @@ class Tuning:
     rrf_k: float = 10.0
     kw_text: float = 1.0  # BM25 field weights: paragraph text, cable context
     kw_context: float = 0.5
-    short_words: int = 8  # a paragraph of fewer words than this is "few words"
     expand_cables: int = 8  # every paragraph of this many best cables (and the earlier turns') joins the pool
     followup_paras: int = 3  # how many of the earlier turns' best paragraphs the "beside" signal reads
     weights: Mapping[str, float] = field(default_factory=lambda: dict(signals.WEIGHTS))
@@ -110,12 +109,6 @@ class Retriever:
 
     def texts(self, ids: list[int]) -> dict[int, str]:
         return self.index.texts(ids)
-
-    def few_words(self, ids: list[int]) -> list[int]:
-        """Those of ``ids`` with fewer than ``short_words`` words."""
-        n = self.tuning.short_words
-        # the store sifts by length first: so few words rarely run to 20 characters each
-        return [cid for cid, text in self.index.shorter_than(ids, 20 * n).items() if len(text.split()) < n]
 
     # -- fused ---------------------------------------------------------------------
     def candidates(self, query: Query, allowed: list[int] | None, extra_cables: Sequence[str] = ()

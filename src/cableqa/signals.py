@@ -11,8 +11,7 @@ where ``base`` is the signal's *scale*, the one thing that differs between rows:
   ``x = (rrf_k + 1) / (rrf_k + rank)`` (reciprocal-rank fusion, 1 for the first); a yes/no
   prior gives 1 or 0;
 * ``best``: the best score so far: the chat history's cable shares and a named cable sit on the
-  question's own scale, however strong its match;
-* ``own``: the paragraph's own score so far (``x = -1``: it keeps ``1 - weight`` of it).
+  question's own scale, however strong its match.
 
 Weights are :data:`WEIGHTS` unless a ``Tuning`` says otherwise; a weight of 0 switches a signal
 off (and it is not computed), which is how ``benchmarks/loo.py`` leaves each one out.  The
@@ -33,7 +32,7 @@ from .query import Query, names_in
 class Signal:
     name: str
     weight: float
-    scale: str  # rank | best | own (module docstring)
+    scale: str  # rank | best (module docstring)
     score: Callable[[Candidates], dict[int, float]]
     what: str
 
@@ -111,10 +110,6 @@ def beside(c: Candidates) -> dict[int, float]:
             if {(c.place[cid][0], c.place[cid][1] + d) for d in (-1, 0, 1)} & near}
 
 
-def few_words(c: Candidates) -> dict[int, float]:
-    return {cid: -1.0 for cid in c.retriever.few_words(c.pool)}
-
-
 def named_cable(c: Candidates) -> dict[int, float]:
     return c.of_cables(c.named)
 
@@ -128,7 +123,6 @@ SIGNALS = (
     Signal("who", 0.5, "rank", who, "who-question: names the question lacks (up to 3) in the paragraph"),
     Signal("history", 1.0, "best", history, "its cable's share of the earlier turns' best cable score"),
     Signal("beside", 0.5, "rank", beside, "next to one of the earlier turns' 3 best paragraphs"),
-    Signal("few_words", 0.5, "own", few_words, "a paragraph of under 8 words loses this share"),
     Signal("named_cable", 1.0, "best", named_cable, "from a cable the question names: first"),
 )
 WEIGHTS = {s.name: s.weight for s in SIGNALS}
@@ -149,7 +143,7 @@ def fuse(c: Candidates, weights: Mapping[str, float], only: tuple[str, ...] | No
             values = s.score(c)
             base = max(scores.values()) if s.scale == "best" and scores else unit
             for cid, x in values.items():
-                scores[cid] += w * x * (scores[cid] if s.scale == "own" else base)
+                scores[cid] += w * x * base
         if s.name == RANKINGS[-1]:
             fused = dict(scores)
     return scores, fused
