@@ -98,6 +98,13 @@ def test_answer_html_cites_and_highlights(index_path):
     assert "Filters applied: origin ~ Almaty" in visible_text(out)
 
 
+def test_answer_html_says_what_the_question_set(index_path):
+    s = Searcher(index_path, embedder=FakeEmbedder())
+    shown = visible_text(render.answer_html(s.search("What did Almaty report in December 2005?", k=5), None))
+    assert "Understood: period 2005-12" in shown
+    assert "Understood" not in visible_text(render.answer_html(s.search("What did the embassy report?", k=5), None))
+
+
 def test_answer_html_renders_evil_cable_as_text(index_path):
     s = Searcher(index_path, embedder=FakeEmbedder())
     result = s.search("Testville harbour image bold link", k=5)

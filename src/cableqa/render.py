@@ -151,6 +151,8 @@ def answer_html(result: Result, answer: Answer | None) -> str:
         parts.append(f'<p class="cq-note">{safe(note)}</p>')
     if result.filters:
         parts.append(f'<p class="cq-filters">Filters applied: {safe(result.filters.describe())}</p>')
+    if result.understood:  # what the question itself set (period, country, named cable): the user can check it
+        parts.append(f'<p class="cq-understood">Understood: {safe(result.understood)}</p>')
     if answer is not None:
         parts.append('<blockquote class="cq-extract">“' + safe(answer.sentence) + "” — "
                      + cite_link(answer.hit.cable_id, answer.hit.ordinal, answer.hit.citation) + "</blockquote>")
