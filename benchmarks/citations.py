@@ -46,7 +46,7 @@ _PLAIN_START = re.compile(r"^[ \t]*(\d{1,3})\.[ \t]*(?=[A-Z\"])", re.MULTILINE)
 _INLINE_START = re.compile(rf"(?<=\s)(\d{{1,3}})\.\s{{0,3}}{_MARK}")  # in lines whose breaks were lost
 _ANY_MARK = re.compile(rf"(?:^|(?<=[.:;\"')]\s)|(?<=[.:;\"')]\s\s)){_MARK}\s+(?=[A-Z\"])", re.MULTILINE)  # opening a sentence
 _TOKEN = re.compile(r"\S+")
-_MID_SENTENCE = re.compile(r"[^\n]{40,}[a-z0-9,][ \t]*\n[ \t]*$")  # a long line ending in a word or a comma
+_MID_SENTENCE = re.compile(r"[^\n]{40,}[a-z0-9,][ \t]*\n[ \t]*\Z")  # a long line ending in a word or a comma
 _RULE_TOKEN = re.compile(r"^[-=_*]{3,}$")
 
 
