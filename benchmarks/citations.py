@@ -217,7 +217,10 @@ def main() -> None:
     args = ap.parse_args()
 
     from cableqa import chunks as chunking, noise
-    from cableqa.embed import load_embedder
+    try:
+        from cableqa.embed import load_embedder
+    except ImportError:  # a revision before the Embedder protocol (--src): its one Embedder class
+        from cableqa.embed import Embedder as load_embedder
 
     out = Output("Citation audit (benchmarks/citations.py)", args.out)
     embedder = load_embedder()  # the real tokenizer decides where long paragraphs are cut, as in the indexer
