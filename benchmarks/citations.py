@@ -38,7 +38,8 @@ if _SRC:  # ahead of this checkout's src/ (which _common put first): audit anoth
 # the audit's own reading of markings, deliberately not cableqa.markings': it checks the parser
 _LEVELS = {"U": 0, "UNCLAS": 0, "UNCLASSIFIED": 0, "SBU": 1, "LOU": 1, "FOUO": 1, "C": 2, "CONFIDENTIAL": 2,
            "S": 3, "SECRET": 3, "TS": 4, "TOP": 4}
-_MARK = r"\(\s*((?i:TS|S|C|U|SBU|LOU|FOUO|UNCLAS)(?:\s*(?://?|,)\s*[A-Za-z]+(?:\s[A-Za-z]+){0,3})*)\s*\)"
+# "(C)", "(S/NF)", "(SBU, NOFORN)", and a gloss inside the marking: "(SBU (Unclas unless otherwise indicated))"
+_MARK = r"\(\s*((?i:TS|S|C|U|SBU|LOU|FOUO|UNCLAS)(?:\s*(?://?|,)\s*[A-Za-z]+(?:\s[A-Za-z]+){0,3})*)(?:\s*\([^()\n]{1,60}\))?\s*\)"
 # a printed paragraph start at a line start: "3. (C)", "12.(S/NF)", "4) (U)"; unmarked "5. The"
 _MARKED_START = re.compile(rf"^[ \t]*(\d{{1,3}})(?:\.|\)|(?=[ \t]))[ \t]*{_MARK}", re.MULTILINE)
 _MARK_FIRST_START = re.compile(rf"^[ \t]*{_MARK}[ \t]*(\d{{1,3}})\.", re.MULTILINE)  # "(SBU) 1. The ..."
