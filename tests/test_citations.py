@@ -96,6 +96,17 @@ def test_paragraph_glued_to_classified_by_is_recovered():
     assert labels(trailing) == [(None, "S")]
 
 
+def test_a_first_paragraph_glued_to_the_ref_or_subject_line_is_recovered():
+    numbered = ("CONFIDENTIAL\n\nE.O. 12958: DECL: 01/01/2015\nTAGS: PREL XX\nSUBJECT: A TEST\n\n"
+                "REF: A. ROME 12  B. PARIS 7  1. (SBU) The ministry will fund the port.\n\n2. (C) Comment: late.\n")
+    assert labels(numbered) == [("1", "SBU"), ("2", "C")]
+    assert layout.parse(numbered).fields["ref"].strip() == "A. ROME 12  B. PARIS 7"
+    marked = ("UNCLAS\n\nE.O. 12958: N/A\nTAGS: TBIO XX\nSUBJECT: FLU CASE Please handle accordingly. "
+              "(SBU) On May 2 the ministry announced a new case.\n")
+    assert labels(marked) == [(None, "SBU")]
+    assert layout.parse(marked).paragraphs[0].text.startswith("On May 2")
+
+
 def test_routing_block_printed_at_a_page_break_is_noise():
     body = HEADER + ("1. (C) THE COALITION HAS RISKED\n\nPAGE 02        ZAGREB  00107  02 OF 05  151753Z\n"
                      "ACTION EUR-00\n\nINFO  LOG-00   AID-00   CIAE-00  DODE-00\n      H-01     TEDE-00  INR-00\n"

@@ -25,7 +25,7 @@ from .cables import Cable
 from .keywords import STOPWORDS
 from .text import sentence_spans
 
-VERSION = "10"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header; 8: acronyms a cable defines are spelled out in the embedded text; 9: a paragraph under every printed number and marking, repeats told apart, markings never understated, windows exact slices, routing blocks and a paragraph glued to "Classified By:"; 10: no unmarked restart in a portion-marked cable, an unmarked paragraph there marked as the one above it): a change re-chunks every cable (vectors of unchanged texts are kept)
+VERSION = "11"  # of layout + chunking (2: later page banners, U+2028 line breaks; 3: banners split across lines; 4: ¶1 right under a header field; 5: bodies without line breaks, backslash-escaped line breaks; 6: "001.2 OF 003" page banners; 7: a paragraph after the REF line is not header; 8: acronyms a cable defines are spelled out in the embedded text; 9: a paragraph under every printed number and marking, repeats told apart, markings never understated, windows exact slices, routing blocks and a paragraph glued to "Classified By:"; 10: no unmarked restart in a portion-marked cable, an unmarked paragraph there marked as the one above it; 11: a first paragraph glued to any header line, REF or SUBJECT too): a change re-chunks every cable (vectors of unchanged texts are kept)
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's input window, in word pieces
 OVERLAP_TOKENS = 48
 _WORD = re.compile(r"\S+")

@@ -237,8 +237,14 @@ def _split_glued_body(lines: list[str]) -> list[str]:
     out: list[str] = []
     for line in lines:
         if len(line) < GLUED_LINE:
-            by = _INLINE_MARKED.search(line) or _MARKED_PROSE.search(line) if _CLASSIFIED.match(line) else None
-            # "Classified By: ... 1.4 (b) and (d). (SBU) MFA Director ...": the cable's one paragraph
+            # "Classified By: ... 1.4 (b) and (d). (SBU) MFA Director ...", "REF: A. LONDON 2697  1. (SBU) The UK
+            # ...": the cable's first paragraph glued to a header line starts there, at its number if printed
+            classified = _CLASSIFIED.match(line)
+            by = None
+            if classified or field_of(line):
+                by = next((m for m in _INLINE_NUMBER.finditer(line)
+                           if m.group(1) == "1" and re.match(r"\.\s{0,3}\(", line[m.end(1):])), None) \
+                    or _INLINE_MARKED.search(line) or (_MARKED_PROSE.search(line) if classified else None)
             out += [line[:by.start()], "", line[by.end():]] if by else [line]
             continue
         start, expected = 0, (found[0] + 1 if (found := numbered(line)) else 1)
