@@ -58,6 +58,18 @@ def test_a_numbered_title_between_rules_is_a_paragraph_not_a_heading():
     assert "DISPATCH AN OFFICIAL" in parsed.paragraphs[1].text  # a sub-heading inside ¶2 stays in ¶2
 
 
+def test_a_heading_between_rules_wrapped_in_two_runs_heads_the_next_paragraph():
+    body = HEADER + ("1. (C) The report is not conclusive.  End summary.\n\n"
+                     "--------------------------------------------- -------------\n"
+                     "The Second Report:  More Statistics\n"
+                     "--------------------------------------------- -------------\n\n"
+                     "2. (U) The report gives results of statistical studies.\n")
+    parsed = layout.parse(body)
+    assert [(p.number, p.marking, p.section) for p in parsed.paragraphs] == [
+        ("1", "C", None), ("2", "U", "The Second Report:  More Statistics")]
+    assert parsed.paragraphs[0].text == "The report is not conclusive.  End summary."
+
+
 def test_marking_goes_to_the_label_and_never_understates():
     one = HEADER + "(S/NF) The counselor demarched the adviser.\n"
     assert labels(one) == [(None, "S/NF")]

@@ -33,7 +33,7 @@ from .markings import highest, inner_markings, lead_marking
 from .noise import DATED, cut_inline_banners, drop_routing, newlines, strip_lines
 from .numbering import MAX_GAP, SENTENCE_END, numbered, split_on_numbers, unique_numbers
 
-_RULE = re.compile(r"^[-=_*]{3,}$")
+_RULE = re.compile(r"^[-=_*]{3,}(?:[ \t]+[-=_*]{3,})*$")  # "-----", and one wrapped into two runs: "----- ---"
 
 _BULLET = re.compile(r"^\s*(?:--|-\s|\*\s|o\s|[A-Za-z]\.\s|\(?[a-zA-Z0-9]{1,2}\)\s)")
 _SIGNATURE = re.compile(r"^[A-Z][A-Za-z.'\-]*(?: [A-Z][A-Za-z.'\-]*){0,3}$")
