@@ -44,6 +44,7 @@ from . import export, render, ui_corpus  # noqa: E402
 from .config import Settings  # noqa: E402
 from .errors import ServeError  # noqa: E402
 from .filters import CLASSIFICATIONS, Filters  # noqa: E402
+from .ingest import MAX_UPLOAD_BYTES  # noqa: E402
 from .search import Result, Searcher  # noqa: E402
 from .text import CABLE_ID  # noqa: E402
 
@@ -285,7 +286,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tup
         button_primary_background_fill_dark="*primary_700", button_primary_background_fill_hover_dark="*primary_800")
     return demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, quiet=quiet,
                        theme=theme, css=static_text("page.css") + ui_corpus.CSS, js=static_text("page.js"),
-                       max_file_size=ui_corpus.MAX_UPLOAD_BYTES, ssr_mode=False,
+                       max_file_size=MAX_UPLOAD_BYTES, ssr_mode=False,
                        mcp_server=False, pwa=False, share=False, allowed_paths=[str(p) for p in allowed],
                        footer_links=["api", "settings"])
 

@@ -22,7 +22,7 @@ import gradio as gr
 from . import conversations, glance
 from .cables import Problem
 from .filters import Filters
-from .ingest import MAX_UPLOAD_BYTES, Ingest, Progress, accept_uploads
+from .ingest import Ingest, Progress, accept_uploads
 from .render import safe
 
 UPLOAD_TYPES = [".txt", ".text", ".csv", ".jsonl", ".ndjson", ".json", ".gz", ".xz"]
