@@ -97,6 +97,16 @@ def test_an_unmarked_list_restarting_at_one_stays_in_its_marked_paragraph():
     assert "shall consult" in parsed.paragraphs[1].text and "enters into force" in parsed.paragraphs[1].text
 
 
+def test_marking_followed_by_a_colon_or_stop_and_a_marking_closing_the_paragraph():
+    punctuated = HEADER + "1. (C): Begin summary.  The cabinet is new.\n\n2. (S/NF).   Summary.  The plan.\n"
+    assert labels(punctuated) == [("1", "C"), ("2", "S/NF")]
+    assert [p.text[:6] for p in layout.parse(punctuated).paragraphs] == ["Begin ", "Summar"]
+    trailing = HEADER + ("THE PRESIDENT GAINED STRENGTH IN THE SIX MONTHS SINCE THE APRIL COUP IN THE CAPITAL.  (C)\n\n"
+                         "THE NEW CONSTITUTION WILL PROBABLY STRENGTHEN THE POWERS OF THE PRESIDENCY AGAIN.  (S)\n\n"
+                         "THE OUTLOOK FOR THE OPPOSITION PARTIES IN THE NOVEMBER ELECTIONS REMAINS UNCLEAR.\n")
+    assert labels(trailing) == [(None, "C"), (None, "S"), (None, None)]
+
+
 def test_paragraph_glued_to_classified_by_is_recovered():
     body = ("CONFIDENTIAL\n\nTAGS: PREL BA\nSUBJECT: A CONFERENCE\n\nClassified By: CDA X for reasons 1.4 (b) and (d). "
             "(SBU) The director confirmed the ambassador will attend the conference.\n")

@@ -19,14 +19,17 @@ _LEAD_MARKING = re.compile(r"^\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?:\s+(?=\S
 _INNER_MARKING = re.compile(r"(?:^|(?<=[.:;\"')]\s)|(?<=[.:;\"')]\s\s))"
                             r"\(\s*((?:TS|S|C|U|SBU|LOU|FOUO)(?:\s*(?://?|,)\s*[A-Za-z]+(?:\s[A-Za-z]+){0,3})*)\s*\)"
                             r"\s+(?=[A-Z\"])", re.MULTILINE)
+# a marking closing a paragraph, printed after its last sentence: "... than in the past.  (C)"
+_TRAILING_MARKING = re.compile(r"(?<=[.!?\"')])\s{1,3}\(\s*((?:TS|S|C|U|SBU|LOU|FOUO)(?:\s*(?://?|,)\s*[A-Za-z]+)*)\s*\)\s*\Z")
 _LEVELS = {"U": 0, "UNCLAS": 0, "UNCLASSIFIED": 0, "SBU": 1, "LOU": 1, "FOUO": 1,
            "C": 2, "CONFIDENTIAL": 2, "S": 3, "SECRET": 3, "TS": 4}
 
 
 def inner_markings(text: str) -> list[str]:
-    """Markings opening sentences inside ``text``; "(C)" after "(A)" and "(B)" is a list letter, not one."""
-    return [m for m in _INNER_MARKING.findall(text)
-            if len(m) > 1 or f"({chr(ord(m) - 1)})" not in text]
+    """Markings opening sentences inside ``text``, or closing it; "(C)" after "(A)" and "(B)" is a list
+    letter, not one."""
+    found = _INNER_MARKING.findall(text) + _TRAILING_MARKING.findall(text)
+    return [m for m in found if len(m) > 1 or f"({chr(ord(m) - 1)})" not in text]
 
 
 def marking_level(marking: str | None) -> int:
