@@ -261,7 +261,7 @@ def _split_glued_body(lines: list[str]) -> list[str]:
     return out
 
 
-def _headsnumbered(content: list[list[str]], i: int, last: int | None) -> bool:
+def _heads_numbered(content: list[list[str]], i: int, last: int | None) -> bool:
     """Whether the heading ``content[i]`` (with any headings stacked below it) stands over a numbered
     paragraph; with ``last`` (a cable whose paragraphs print markings), only over one that is marked or
     continues the count from ``last``: unmarked "1." under "Article 1" is quoted text, not a section."""
@@ -307,7 +307,7 @@ def parse(body: str) -> Layout:
         # a heading heads the paragraphs below it; inside a numbered paragraph whose text goes on
         # below it ("A. STRAIGHT FORWARD" in paragraph 2) it is that paragraph's text
         if heading is not None and nxt is not None and (
-                last_number == 0 or _headsnumbered(content, i, last_number if marked else None)):
+                last_number == 0 or _heads_numbered(content, i, last_number if marked else None)):
             # consecutive headings (a contents list, say) stack up rather than vanish
             section = heading if section_used or section is None else f"{section} / {heading}"
             section_used = False
