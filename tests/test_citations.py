@@ -107,6 +107,14 @@ def test_marking_followed_by_a_colon_or_stop_and_a_marking_closing_the_paragraph
     assert labels(trailing) == [(None, "C"), (None, "S"), (None, None)]
 
 
+def test_a_marking_before_a_bracket_and_an_unbracketed_entire_text_line():
+    bios = HEADER + "17. (U) The cabinet is as follows.\n\n18.  (C)(All Bios): Mr. X is a long time activist.\n"
+    assert labels(bios) == [("17", "U"), ("18", "C")]
+    whole = ("E.O. 12356: DECL: OADR\nTAGS: PREL XX\nSUBJECT: IRAN\n\n1.  CONFIDENTIAL - ENTIRE TEXT.\n\n"
+             "2.  SUMMARY:  A YEAR AFTER THE DEATH, THE LEADERS ARE DIVIDED.\n\n3.  THE MASS POLITICS ARE GONE.\n")
+    assert labels(whole) == [("1", "C"), ("2", "C"), ("3", "C")]
+
+
 def test_paragraph_glued_to_classified_by_is_recovered():
     body = ("CONFIDENTIAL\n\nTAGS: PREL BA\nSUBJECT: A CONFERENCE\n\nClassified By: CDA X for reasons 1.4 (b) and (d). "
             "(SBU) The director confirmed the ambassador will attend the conference.\n")

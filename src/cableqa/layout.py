@@ -45,6 +45,10 @@ _CLASSIFIED = re.compile(r"^\s*(?:CLASSIFIED\s+BY|DERIVED\s+FROM|(?:FOR\s+)?REAS
 _MARKED_PROSE = re.compile(r"\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z][a-z])")
 _TRAILING_MARK = re.compile(r"(?<=[.)])\s+\(((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF))\)\s*$")  # "... (d). (S)"
 _INLINE_MARKED = re.compile(r"(?<=[.)])\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z])")
+# a whole-cable marking printed as a paragraph of its own, without brackets
+_ENTIRE_TEXT = re.compile(r"^\(?\s*(UNCLASSIFIED|LIMITED OFFICIAL USE|CONFIDENTIAL|SECRET)\s*[-:]*\s*ENTIRE\s+TEXT\W*$",
+                          re.IGNORECASE)
+_WHOLE = {"UNCLASSIFIED": "U", "LIMITED OFFICIAL USE": "LOU", "CONFIDENTIAL": "C", "SECRET": "S"}
 
 
 @dataclass(frozen=True)
@@ -354,6 +358,8 @@ def parse(body: str) -> Layout:
         # a banner a stray line break split in two is whole again once the lines are joined
         text = cut_inline_banners(_paragraph_text(p["lines"], p["block_starts"]), noise).strip()
         marking = highest([*p["markings"], *inner_markings(text)]) or (above if prints_markings else None)
+        if (whole := _ENTIRE_TEXT.match(text)) and not marking:  # "1.  CONFIDENTIAL - ENTIRE TEXT.": all of it
+            marking, prints_markings = _WHOLE[whole.group(1).upper()], True
         above = marking or above
         if text:
             out.append(Paragraph(ordinal=len(out) + 1, number=p["number"], marking=marking,
