@@ -15,12 +15,13 @@ MARKING = re.compile(r"^(?:TS|S|C|U|SBU|LOU|FOUO|UNCLAS|CONFIDENTIAL|SECRET)\b(?
                       re.IGNORECASE)
 # a marking that opens an unnumbered paragraph, "(C) The GoNZ ..." (checked against MARKING)
 _LEAD_MARKING = re.compile(r"^\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?:\s+(?=\S)|\s*$)")
+_LEVEL_WORD = r"(?:TS|S|C|U|SBU|LOU|FOUO)"  # how a marking inside a text starts
 # a marking opening a sentence inside a paragraph's text, "... on Monday. (S) The minister ..."
 _INNER_MARKING = re.compile(r"(?:^|(?<=[.:;\"')]\s)|(?<=[.:;\"')]\s\s))"
-                            r"\(\s*((?:TS|S|C|U|SBU|LOU|FOUO)(?:\s*(?://?|,)\s*[A-Za-z]+(?:\s[A-Za-z]+){0,3})*)\s*\)"
+                            rf"\(\s*({_LEVEL_WORD}(?:\s*(?://?|,)\s*[A-Za-z]+(?:\s[A-Za-z]+){{0,3}})*)\s*\)"
                             r"\s+(?=[A-Z\"])", re.MULTILINE)
 # a marking closing a paragraph, printed after its last sentence: "... than in the past.  (C)"
-_TRAILING_MARKING = re.compile(r"(?<=[.!?\"')])\s{1,3}\(\s*((?:TS|S|C|U|SBU|LOU|FOUO)(?:\s*(?://?|,)\s*[A-Za-z]+)*)\s*\)\s*\Z")
+_TRAILING_MARKING = re.compile(rf"(?<=[.!?\"')])\s{{1,3}}\(\s*({_LEVEL_WORD}(?:\s*(?://?|,)\s*[A-Za-z]+)*)\s*\)\s*\Z")
 _LEVELS = {"U": 0, "UNCLAS": 0, "UNCLASSIFIED": 0, "SBU": 1, "LOU": 1, "FOUO": 1,
            "C": 2, "CONFIDENTIAL": 2, "S": 3, "SECRET": 3, "TS": 4}
 

@@ -46,8 +46,11 @@ _CONTINUED_INLINE = re.compile(
     r"(?:(?<=\s)|^)((?:[A-Z][A-Z.'-]*\s){0,2}[A-Z][A-Z.'-]*)\s(\d{8}\s+\d{3}(?:\.\d)?\s+OF\s+\d{3})\b")
 _SIPDIS = re.compile(r"\bS\s?I\s?P\s?D\s?I\s?S\b\s*", re.IGNORECASE)
 _CAVEAT_LINE = re.compile(r"^(?:(?:SIPDIS|NOFORN|SENSITIVE|NODIS|EXDIS|LIMDIS)[\s,;.\\]*)+$", re.IGNORECASE)
-_TRAILER = re.compile(  # also a routing line that a page break left alone: "------4A4A84 251247Z /38"
-    r"^(?:NNNN|-{4,}[0-9A-F]{4,8}\s+\d{6}Z\s+/\d+|=+\s*CABLE ENDS\s*=+|\d{4}[A-Z]{3,8}\d{5}\s+-\s+.*|v\d+(?:\.\d+)+|>{3,}.*|#\d{4}\s*)$"
+# teletype routing stamps: "------4A4A84 251247Z /38" (a DTG rule), "P 151544Z JAN 03" (precedence and DTG)
+_DTG_RULE = r"-{4,}[0-9A-F]{4,8}\s+\d{6}Z\s+/\d+"
+_PRECEDENCE_DTG = r"[OPRZ]\s+\d{6}Z\s+[A-Z]{3}\s+\d{2}"
+_TRAILER = re.compile(  # also a DTG rule that a page break left alone
+    r"^(?:NNNN|" + _DTG_RULE + r"|=+\s*CABLE ENDS\s*=+|\d{4}[A-Z]{3,8}\d{5}\s+-\s+.*|v\d+(?:\.\d+)+|>{3,}.*|#\d{4}\s*)$"
 )
 DATED = re.compile(r"^\s*Cable dated:\s*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?")
 
@@ -106,9 +109,9 @@ def strip_lines(lines: list[str], noise: list[str]) -> list[str]:
 # "ACTION EUR-00", "INFO  LOG-00   AID-00 ...", "/007W", "------2605E9  151753Z /45", "P 151544Z JAN 03",
 # "FM AMEMBASSY ZAGREB", "TO SECSTATE WASHDC PRIORITY 9208", then the header fields repeated.
 _ROUTING_START = re.compile(r"^(?:ACTION\s+[A-Z0-9]+-\d\d\b|INFO\s+(?:[A-Z0-9]+-\d\d\s*){2,}$"
-                            r"|[OPRZ]\s+\d{6}Z\s+[A-Z]{3}\s+\d{2}$)")
+                            rf"|{_PRECEDENCE_DTG}$)")
 _ROUTING_LINE = re.compile(r"^(?:(?:ACTION|INFO)\s+)?(?:[A-Z0-9]+-\d\d\s*)+(?:/\d{2,3}W)?$|^/\d{2,3}W$"
-                           r"|^-{4,}[0-9A-F]{4,8}\s+\d{6}Z\s+/\d+$|^[OPRZ]\s+\d{6}Z\s+[A-Z]{3}\s+\d{2}$")
+                           rf"|^{_DTG_RULE}$|^{_PRECEDENCE_DTG}$")
 _ADDRESS = re.compile(r"^(?:FM|TO|INFO)\s+[A-Z]|^(?:AMEMBASSY|AMCONSUL|USMISSION|USDEL|SECSTATE|SECDEF)\b"
                       r"|^[A-Z][A-Z .,/-]*\b(?:PRIORITY|IMMEDIATE|ROUTINE|NIACT)\b(?:\s+\d+)?$")
 
