@@ -42,9 +42,10 @@ _INLINE_NUMBER = re.compile(r"(?<=\S)\s+(?=(\d{1,3})\.\s{0,3}(?:\([A-Za-z/ ]{1,1
 # the Classified By line, or its wrapped reason: "REASON: 1.4 (b), (d) (S) Ambassador telephoned ..."
 _CLASSIFIED = re.compile(r"^\s*(?:CLASSIFIED\s+BY|DERIVED\s+FROM|(?:FOR\s+)?REASONS?\b.{0,12}1\.[45])", re.IGNORECASE)
 # "... reasons 1.4 b, d (C) Embassy London passed ...": a marking before prose, not before "AND (D)"
-_MARKED_PROSE = re.compile(r"\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z][a-z])")
-_TRAILING_MARK = re.compile(r"(?<=[.)])\s+\(((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF))\)\s*$")  # "... (d). (S)"
-_INLINE_MARKED = re.compile(r"(?<=[.)])\s+(?=\((?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)\)\s+[A-Z])")
+_SHORT_MARK = r"(?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)"  # the markings these patterns look for inside a line
+_MARKED_PROSE = re.compile(rf"\s+(?=\({_SHORT_MARK}\)\s+[A-Z][a-z])")
+_TRAILING_MARK = re.compile(rf"(?<=[.)])\s+\(({_SHORT_MARK})\)\s*$")  # "... (d). (S)"
+_INLINE_MARKED = re.compile(rf"(?<=[.)])\s+(?=\({_SHORT_MARK}\)\s+[A-Z])")
 # a whole-cable marking printed as a paragraph of its own, without brackets
 _ENTIRE_TEXT = re.compile(r"^\(?\s*(UNCLASSIFIED|LIMITED OFFICIAL USE|CONFIDENTIAL|SECRET)\s*[-:]*\s*ENTIRE\s+TEXT\W*$",
                           re.IGNORECASE)
@@ -233,6 +234,11 @@ def _paragraph_text(lines: list[str], block_starts: list[int]) -> str:
     return text
 
 
+def _marked(line: str, number: re.Match) -> bool:
+    """Whether the inline paragraph number ``number`` (an :data:`_INLINE_NUMBER` match) has a marking: "1. (C)"."""
+    return re.match(r"\.\s{0,3}\(", line[number.end(1):]) is not None
+
+
 def _split_glued_body(lines: list[str]) -> list[str]:
     """A body whose line breaks were lost ("...REASON: 1.4 (b), (d)  1.  (C)  Summary: ...  2. (C) ...")
     is cut before each inline paragraph number that continues the count from 1 (or, in a header
@@ -246,14 +252,13 @@ def _split_glued_body(lines: list[str]) -> list[str]:
             classified = _CLASSIFIED.match(line)
             by = None
             if classified or field_of(line):
-                by = next((m for m in _INLINE_NUMBER.finditer(line)
-                           if m.group(1) == "1" and re.match(r"\.\s{0,3}\(", line[m.end(1):])), None) \
+                by = next((m for m in _INLINE_NUMBER.finditer(line) if m.group(1) == "1" and _marked(line, m)), None) \
                     or _INLINE_MARKED.search(line) or (_MARKED_PROSE.search(line) if classified else None)
             out += [line[:by.start()], "", line[by.end():]] if by else [line]
             continue
         start, expected = 0, (found[0] + 1 if (found := numbered(line)) else 1)
         for m in _INLINE_NUMBER.finditer(line):
-            n, marked = int(m.group(1)), re.match(r"\.\s{0,3}\(", line[m.end(1):]) is not None
+            n, marked = int(m.group(1)), _marked(line, m)
             if n == expected or marked and expected < n <= expected + MAX_GAP:  # a marked one may skip
                 out += [line[start:m.start()], ""]
                 start, expected = m.end(), n + 1
@@ -364,8 +369,8 @@ def parse(body: str) -> Layout:
         if text:
             out.append(Paragraph(ordinal=len(out) + 1, number=p["number"], marking=marking,
                                  text=text, section=p["section"], printed_marking=p["markings"][0]))
-        elif marking:  # "1.  (CONFIDENTIAL - ENTIRE TEXT)": a marking with no text is noise, not lost
-            noise.append(f"{p['number']}. ({marking})")
+        elif printed := highest(p["markings"]):  # "1.  (CONFIDENTIAL - ENTIRE TEXT)": a printed marking with
+            noise.append(f"{p['number']}. ({printed})")  # no text is noise, not lost (an inherited one is not printed)
     return Layout(fields=fields, paragraphs=tuple(out), signature=signature, noise=tuple(noise))
 
 
