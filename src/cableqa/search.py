@@ -166,10 +166,10 @@ class Searcher:
     def _with_phrases(self, query: Query, allowed: list[int] | None, notes: list[str]) -> list[int] | None:
         """Narrow ``allowed`` to paragraphs holding every "quoted phrase" of the question word for word."""
         for phrase in query.phrases:
-            query = fts_phrase_query(phrase)
-            if not query:
+            match = fts_phrase_query(phrase)
+            if not match:
                 continue
-            found = self.index.phrase_matches(query)
+            found = self.index.phrase_matches(match)
             allowed = sorted(found if allowed is None else found.intersection(allowed))
             if not allowed:
                 notes.append(f"No paragraph contains the exact words “{phrase}”.")
