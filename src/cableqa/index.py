@@ -188,10 +188,6 @@ class Index:
         """Chunk id -> its text."""
         return dict(store.select_in(self.conn, "SELECT id, text FROM chunks WHERE id IN ({marks})", ids))
 
-    def cable_places(self, cables: list[str]) -> list[tuple[str, str, list[str]]]:
-        """(cable id, origin, tags) of each of ``cables`` the index holds."""
-        return [(r[0], r[1], json.loads(r[2] or "[]")) for r in store.select_in(
-            self.conn, "SELECT id, origin, tags FROM cables WHERE id IN ({marks})", cables)]
 
     def dated(self, cables: list[str], period: tuple[str, str]) -> set[str]:
         """Those of ``cables`` written in ``period`` (ISO dates, inclusive)."""
@@ -245,10 +241,12 @@ class Index:
         """Source file -> how many of its cables the index holds."""
         return dict(Counter(source_path(r[0]) for r in self.conn.execute("SELECT source FROM cables")))
 
-    def facets(self, cable_ids: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
-        """(origin, created, tags) of each of ``cable_ids`` the index holds, for :mod:`cableqa.glance`."""
-        return [(r[0] or "", r[1] or "", tuple(json.loads(r[2] or "[]"))) for r in store.select_in(
-            self.conn, "SELECT origin, created, tags FROM cables WHERE id IN ({marks})", list(dict.fromkeys(cable_ids)))]
+    def facets(self, cables: list[str]) -> list[tuple[str, str | None, str | None, tuple[str, ...]]]:
+        """(cable id, origin, created, tags) of each of ``cables`` the index holds, once each: what the
+        country signal and :mod:`cableqa.glance` read."""
+        return [(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]"))) for r in store.select_in(
+            self.conn, "SELECT id, origin, created, tags FROM cables WHERE id IN ({marks})",
+            list(dict.fromkeys(cables)))]
 
     def info(self) -> dict:
         m = self.manifest

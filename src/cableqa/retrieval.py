@@ -101,7 +101,7 @@ class Retriever:
         """Cable id -> its country codes: its geographic tags, and its post's usual one."""
         homes = self.index.homes
         return {cid: set(countries.geographic(tags)) | {homes.get(origin)}
-                for cid, origin, tags in self.index.cable_places(cables)}
+                for cid, origin, _, tags in self.index.facets(cables)}
 
     def dated(self, cables: list[str], period: tuple[str, str]) -> set[str]:
         """Those of ``cables`` written in ``period`` (ISO dates, inclusive)."""

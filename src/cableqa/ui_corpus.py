@@ -237,7 +237,8 @@ class Glancer:
 
         def run(s):
             hits = s.search(question, history=history, filters=flags, k=glance.PARAGRAPHS).hits
-            return s.index.facets([h.cable_id for h in hits])
+            return [(origin or "", created or "", tags) for _, origin, created, tags
+                    in s.index.facets([h.cable_id for h in hits])]
 
         try:
             return glance.glance(self.engine.with_searcher(run))
