@@ -288,22 +288,30 @@ def pick_tag(tag):
 
 
 def _keep(chat, turns, conversation, store):
-    """Save the conversation in the browser after each change; an emptied chat starts a new one."""
-    if not conversations.messages_of(chat) or not conversation:
+    """Save the conversation in the browser after each change; an emptied chat starts a new one.
+
+    The chat also reports a change when the page mounts, before its conversation is restored: with no
+    conversation yet, that one is ignored (saving it would make an empty one current and lose the
+    restore)."""
+    if not conversations.messages_of(chat):
+        if not conversation:
+            return gr.skip(), gr.skip(), gr.skip()
         conversation = conversations.new_id()
     store = conversations.save(store, conversation, chat, turns)
-    return store, conversation, gr.update(choices=conversations.choices(store), value=None)
+    picker = conversations.choices(store)
+    shown = conversation if any(cid == conversation for _, cid in picker) else None
+    return store, conversation, gr.update(choices=picker, value=shown)
 
 
 def _open(store, conversation):
     """The chat and turns of a stored conversation (the current one on page load)."""
     wanted = conversation or conversations.current(store)
     found = conversations.load(store, wanted) if wanted else None
-    picker = gr.update(choices=conversations.choices(store), value=None)
     if found is None:
-        return gr.skip(), gr.skip(), conversations.new_id(), picker
+        return gr.skip(), gr.skip(), conversations.new_id(), gr.update(choices=conversations.choices(store),
+                                                                       value=None)
     messages, turns = found
-    return messages, turns, wanted, picker
+    return messages, turns, wanted, gr.update(choices=conversations.choices(store), value=wanted)
 
 
 def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo: gr.Blocks) -> None:
@@ -314,8 +322,8 @@ def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo
     # closed at first: the chat and the cable keep the whole width of a laptop or a phone
     with gr.Sidebar(label="Conversations and corpus", open=False, width=340, elem_id="cq-sidebar"):
         gr.Markdown("#### Conversations")
-        earlier = gr.Dropdown([], value=None, label="Reopen an earlier conversation", elem_id="cq-conversations",
-                              interactive=True)
+        # a list rather than a drop-down: one click reopens, and no pop-up can close under the pointer
+        earlier = gr.Radio([], value=None, label="Pick one to reopen it", elem_id="cq-conversations")
         if desk is not None:
             gr.Markdown("#### Add cables")
             upload = gr.File(label="Cable files: .txt pages, cables.csv, JSON Lines; plain, .gz or .xz",
