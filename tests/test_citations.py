@@ -151,6 +151,24 @@ def test_routing_block_printed_at_a_page_break_is_noise():
     assert text.endswith("VIOLATING WTO COMMITMENTS, AS OFFICIALS ADMIT.")
 
 
+def test_a_bracketed_word_that_is_no_marking_does_not_hide_the_number():
+    body = HEADER + "1. (U.S.) Failed attack\n\nThe papers report.\n\n2. (Iran) New protests\n\nMore.\n\n3. (China) Jailing\n"
+    assert [n for n, _ in labels(body)] == ["1", "2", "3"]
+
+
+def test_a_lost_line_break_inside_a_shorter_line_continues_the_count():
+    body = HEADER + ("1. (C) The talks opened.\n2. (C) The minister spoke at length about the plan for the province and\n"
+                     "the police.  3. (S) He then named the officers involved.  And 7. (S) is not the next number.\n")
+    assert labels(body) == [("1", "C"), ("2", "C"), ("3", "S")]
+
+
+def test_a_rule_glued_before_a_number_is_cut_off_quickly():
+    body = HEADER + "Summary\n-------- 1.  The ambassador visited.\n\n2.  He met the governor.\n"
+    assert labels(body) == [("1", None), ("2", None)]
+    long_rule = HEADER + "1. (C) Text.\n" + "-" * 5_000 + " x\n"  # no catastrophic backtracking on a long rule
+    assert labels(long_rule)[0] == ("1", "C")
+
+
 def test_windows_are_exact_slices_keeping_closing_quotes_and_brackets():
     text = ('He called them the "Spanish Taliban." As a result the party split. (End note.) Al-Qadhafi spoke. ' * 20).strip()
     parts = windows(text, budget=60, count=lambda t: len(t.split()))

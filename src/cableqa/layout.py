@@ -46,6 +46,7 @@ _SHORT_MARK = r"(?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)"  # the markings these patter
 _MARKED_PROSE = re.compile(rf"\s+(?=\({_SHORT_MARK}\)\s+[A-Z][a-z])")
 _TRAILING_MARK = re.compile(rf"(?<=[.)])\s+\(({_SHORT_MARK})\)\s*$")  # "... (d). (S)"
 _INLINE_MARKED = re.compile(rf"(?<=[.)])\s+(?=\({_SHORT_MARK}\)\s+[A-Z])")
+_RULE_THEN_NUMBER = re.compile(r"^[ \t]*-{3,}[- \t]*(?=\d{1,3}\.\s)")
 # a whole-cable marking printed as a paragraph of its own, without brackets
 _ENTIRE_TEXT = re.compile(r"^\(?\s*(UNCLASSIFIED|LIMITED OFFICIAL USE|CONFIDENTIAL|SECRET)\s*[-:]*\s*ENTIRE\s+TEXT\W*$",
                           re.IGNORECASE)
@@ -241,28 +242,36 @@ def _marked(line: str, number: re.Match) -> bool:
 
 def _split_glued_body(lines: list[str]) -> list[str]:
     """A body whose line breaks were lost ("...REASON: 1.4 (b), (d)  1.  (C)  Summary: ...  2. (C) ...")
-    is cut before each inline paragraph number that continues the count from 1 (or, in a header
-    field line without numbers, before the first marked paragraph), so that the header field on
-    that line does not swallow the cable."""
+    is cut before each inline paragraph number that continues the count of the lines above (or, in a
+    header field line without numbers, before the first marked paragraph), so that the header field
+    on that line does not swallow the cable, nor one paragraph the next."""
     out: list[str] = []
+    count = 0  # the last paragraph number printed at a line start (or cut out of a line) so far
     for line in lines:
-        if len(line) < GLUED_LINE:
+        if ruled := _RULE_THEN_NUMBER.match(line):  # "-------- 1.  Ambassador visited ...": a heading's rule
+            out += [line[:ruled.end()].strip(), ""]  # glued to the numbered paragraph below it
+            line = line[ruled.end():]
+        if (found := numbered(line)) is not None:
+            count = found[0]
+        glued = len(line) >= GLUED_LINE
+        classified = _CLASSIFIED.match(line)
+        if not glued and (classified or field_of(line)):
             # "Classified By: ... 1.4 (b) and (d). (SBU) MFA Director ...", "REF: A. LONDON 2697  1. (SBU) The UK
             # ...": the cable's first paragraph glued to a header line starts there, at its number if printed
-            classified = _CLASSIFIED.match(line)
-            by = None
-            if classified or field_of(line):
-                by = next((m for m in _INLINE_NUMBER.finditer(line) if m.group(1) == "1" and _marked(line, m)), None) \
-                    or _INLINE_MARKED.search(line) or (_MARKED_PROSE.search(line) if classified else None)
+            by = next((m for m in _INLINE_NUMBER.finditer(line) if m.group(1) == "1" and _marked(line, m)), None) \
+                or _INLINE_MARKED.search(line) or (_MARKED_PROSE.search(line) if classified else None)
             out += [line[:by.start()], "", line[by.end():]] if by else [line]
             continue
-        start, expected = 0, (found[0] + 1 if (found := numbered(line)) else 1)
+        # the count goes on from the lines above ("... against the USG. 9.  (C)  Castells ..." after "8. (C)");
+        # in a shorter line only a marked next number is trusted ("... City.  6.  (SBU)  Piquetero protests")
+        start, expected = 0, count + 1
         for m in _INLINE_NUMBER.finditer(line):
             n, marked = int(m.group(1)), _marked(line, m)
-            if n == expected or marked and expected < n <= expected + MAX_GAP:  # a marked one may skip
+            if marked and n == expected or glued and (n == expected or marked and expected < n <= expected + MAX_GAP):
                 out += [line[start:m.start()], ""]
-                start, expected = m.end(), n + 1
-        marked = _INLINE_MARKED.search(line) if expected == 1 and field_of(line) else None
+                start, expected = m.end(), n + 1  # a marked one may skip (redacted paragraphs)
+        count = expected - 1
+        marked = _INLINE_MARKED.search(line) if glued and expected == 1 and field_of(line) else None
         if marked:  # no numbers: the header field ends where the first marked paragraph starts
             out += [line[:marked.start()], ""]
             start = marked.end()

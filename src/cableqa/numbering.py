@@ -31,7 +31,9 @@ def numbered(line: str) -> tuple[int, str | None, str] | None:
         return None
     marking = m.group(2)
     if marking is not None and not MARKING.match(marking.strip()):
-        return None
+        # "3. (Iran) New protests": a bracketed word, not a marking, after an unmarked number
+        plain = re.match(r"\s*(\d{1,3})\.\s*", line)
+        return (int(plain.group(1)), None, line[plain.end():]) if plain else None
     if marking is None and not line.lstrip()[len(m.group(1)):].startswith((".", ")")):
         return None  # a number without a stop counts only before a marking
     rest = line[m.end():]
