@@ -60,7 +60,9 @@ def level(marking: str | None) -> int:
 
 def printed_starts(body: str) -> list[tuple[int, int, str | None]]:
     """(offset, number, marking) of each paragraph start the body prints, in order: a marked
-    "N. (C)" wherever it stands; an unmarked "N." where it continues the count."""
+    "N. (C)" wherever it stands; an unmarked "N." where it continues the count (which starts at 1 or 2,
+    and may skip a few redacted numbers in a cable without markings; a list item "3." wrapped to a line
+    start, its "1." and "2." inside the lines above, starts nothing)."""
     marked = [(m.start(), int(m.group(1)), m.group(2)) for m in _MARKED_START.finditer(body)]
     marked += [(m.start(), int(m.group(2)), m.group(1)) for m in _MARK_FIRST_START.finditer(body)]
     for line in re.finditer(r"[^\n]{1000,}", body):
@@ -81,7 +83,7 @@ def printed_starts(body: str) -> list[tuple[int, int, str | None]]:
             if n == last + 1:
                 starts.append((offset, n, marking))
                 last = n
-        elif marking is not None or n == last + 1 or (not marked and last < n <= last + 6):
+        elif marking is not None or n == last + 1 or (not marked and last < n <= (last + 6 if last else 2)):
             starts.append((offset, n, marking))
             last = n
     return starts
@@ -104,7 +106,9 @@ def body_tokens(body: str, noise) -> tuple[list[str], list[int], list[bool]]:
         stripped = line.strip()
         kept = noise.strip_lines([stripped], []) if stripped else []
         # a header field printed again at a page break goes with its wrapped lines, as the chunker drops them
-        field_lines = routing(stripped) and field_of(stripped) is not None or field_lines and bool(stripped)
+        # (a printed paragraph start ends them: a body without blank lines is not all header)
+        field_lines = routing(stripped) and field_of(stripped) is not None or (
+            field_lines and bool(stripped) and not _MARKED_START.match(stripped) and not _PLAIN_START.match(stripped))
         noisy_line = stripped and not kept or routing(stripped) or field_lines
         spans = [m.span() for p in (noise._SIPDIS, noise._CONTINUED_INLINE) for m in p.finditer(line)]
         for m in _TOKEN.finditer(line):

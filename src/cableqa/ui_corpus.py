@@ -3,8 +3,8 @@ page with indexing progress, the sources panel, and each answer's matching cable
 
 :func:`attach` adds them inside ``ui.build_app``'s Blocks: a sidebar (conversations; with a
 :class:`Desk`, the upload box, the indexing progress and the sources) and, below the chat, the
-timeline by month with counts by post and by TAGS.  Selecting months on the chart (drag across
-bars), a post or a tag sets the filter boxes for the next question.  The handlers never raise at
+timeline by month with counts by post and by TAGS.  Selecting months on the chart (a click on
+a bar, or a drag across bars), a post or a tag sets the filter boxes for the next question.  The handlers never raise at
 the user; no file path from the request is trusted (uploads get names of our own, a source to
 remove must be one the index lists).
 """
@@ -29,12 +29,22 @@ UPLOAD_TYPES = [".txt", ".text", ".csv", ".jsonl", ".ndjson", ".json", ".gz", ".
 REMOVED = ".removed"  # hidden: neither the readers nor the watcher look inside
 PROBLEMS_SHOWN = 50
 # Vega draws the chart's drag-to-select area as an svg shape with no text: it is a pointer gesture's
-# surface, not content, so it is hidden from screen readers (the note above the chart says what it does)
-BRUSH_JS = """() => {
+# surface, not content, so it is hidden from screen readers (the note above the chart says what it does).
+# A click on one bar hands its period (its aria-label, "month: 2005-11; cables: 4") to a hidden box,
+# stamped so that the same bar clicked twice still counts.
+CHART_JS = """() => {
   const hide = () => document.querySelectorAll('#cq-timeline [class*="brush"]').forEach(
     (el) => el.setAttribute("aria-hidden", "true"));
   new MutationObserver(hide).observe(document.body, {childList: true, subtree: true});
   hide();
+  document.addEventListener("click", (e) => {
+    const bar = e.target.closest && e.target.closest('#cq-timeline path[aria-roledescription="bar"]');
+    const period = bar && ((bar.getAttribute("aria-label") || "").match(/^[^:;]+:\\s*(\\d{4}(?:-\\d{2})?);/) || [])[1];
+    const box = document.querySelector("#cq-bar-click textarea");
+    if (!period || !box) return;
+    box.value = period + " " + Date.now();
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+  });
 }"""
 GLANCE_HINT = '<div class="cq-glance-note">Ask a question to see when and from where its cables came.</div>'
 CSS = """
@@ -42,6 +52,7 @@ CSS = """
 .cq-progress, .cq-sources, .cq-glance-note { font-size: 0.9em; }
 .cq-problems { margin: 0.3em 0; padding-left: 1.2em; max-height: 14em; overflow-y: auto; }
 .cq-problems li { margin: 0.15em 0; }
+.cq-hidden { display: none !important; }
 .cq-where { font-family: ui-monospace, monospace; }
 .cq-sources { max-height: 22em; overflow-y: auto; }
 .cq-sources table { width: 100%; border-collapse: collapse; }
@@ -261,8 +272,8 @@ class Glancer:
         frame = pd.DataFrame({"period": [p for p, _ in g.timeline], "cables": [n for _, n in g.timeline]})
         undated = f", {g.undated} undated" if g.undated else ""
         note = (f'<div class="cq-glance-note" data-cables="{g.cables}">The {g.cables} cables of the best '
-                f"{glance.PARAGRAPHS} paragraphs, by {g.unit}{undated}. Drag across bars to ask only about those "
-                f"{g.unit}s; pick a post or a tag to filter the next question.</div>")
+                f"{glance.PARAGRAPHS} paragraphs, by {g.unit}{undated}. Click a bar, or drag across bars, to ask only "
+                f"about those {g.unit}s; pick a post or a tag to filter the next question.</div>")
         return (gr.BarPlot(frame, x_title=g.unit, visible=True),
                 gr.update(choices=[(f"{p} ({n})", p) for p, n in g.posts], value=None),
                 gr.update(choices=[(f"{t} ({n})", t) for t, n in g.tags], value=None), note)
@@ -273,7 +284,16 @@ def _filter_note(text: str) -> str:
 
 
 def pick_period(evt: gr.SelectData):
-    bounds = glance.period_bounds(evt.value)
+    """A range brushed across the bars: its first and last period."""
+    return _dated(glance.period_bounds(evt.value))
+
+
+def pick_bar(clicked: str):
+    """One bar clicked: its period ("2005-11 1764590000000", the click's stamp after it)."""
+    return _dated(glance.period_bounds(clicked.split()[0]) if clicked.strip() else None)
+
+
+def _dated(bounds):
     if bounds is None:
         return gr.skip(), gr.skip(), gr.skip()
     return bounds[0], bounds[1], _filter_note(f"dated {bounds[0]} to {bounds[1]}")
@@ -358,15 +378,17 @@ def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo
                                   sort="x", tooltip="axis")
             posts = gr.Radio([], label="By post (pick one to filter)", elem_id="cq-posts", scale=1)
             tags = gr.Radio([], label="By TAGS (pick one to filter)", elem_id="cq-tags-facet", scale=1)
+        bar = gr.Textbox(elem_id="cq-bar-click", elem_classes=["cq-hidden"], container=False, show_label=False)
     glancer = Glancer(engine)
     # after each answer (a new turn), and for a conversation reopened; the question box is cleared by then
     turns.change(glancer.show, inputs=[turns, *filters.all()], outputs=[timeline, posts, tags, note],
                  api_name="glance", show_progress="hidden")
     timeline.select(pick_period, outputs=[filters.since, filters.until, note], api_name=False)
+    bar.change(pick_bar, inputs=[bar], outputs=[filters.since, filters.until, note], api_name=False)
     posts.input(pick_post, inputs=[posts], outputs=[filters.origin, note], api_name=False)
     tags.input(pick_tag, inputs=[tags], outputs=[filters.tags, note], api_name=False)
     chat.change(_keep, inputs=[chat, turns, conversation, store], outputs=[store, conversation, earlier],
                 api_name=False, show_progress="hidden")
     earlier.input(_open, inputs=[store, earlier], outputs=[chat, turns, conversation, earlier], api_name=False)
     demo.load(lambda s: _open(s, ""), inputs=[store], outputs=[chat, turns, conversation, earlier], api_name=False)
-    demo.load(None, js=BRUSH_JS)
+    demo.load(None, js=CHART_JS)
