@@ -169,6 +169,20 @@ def test_a_rule_glued_before_a_number_is_cut_off_quickly():
     assert labels(long_rule)[0] == ("1", "C")
 
 
+def test_first_paragraph_shapes_around_the_header():
+    top = "CONFIDENTIAL\n\nE.O. 12958: DECL: 01/01/2015\nTAGS: PREL XX\n"
+    # "Classified By:" printed on the REF line, its marking alone at the end: the paragraph below is (C)
+    on_ref = top + "SUBJECT: A TEST\n\nREF: STATE 46477  Classified By: Amb. X for reasons 1.4 (b) and (d).  (C)\n\n" \
+        "Poloff delivered the points.\n"
+    assert labels(on_ref) == [(None, "C")]
+    # the first number glued to the end of the SUBJECT line, its text on the next line
+    on_subject = top + "SUBJECT: STUDENTS IN U.S. UNIVERSITIES 1.(SBU)\nSUMMARY: Funding grows.\n\n2. (U) More.\n"
+    assert labels(on_subject) == [("1", "SBU"), ("2", "U")]
+    # a rule glued to "1.(U)" with no space on either side
+    ruled = top + "SUBJECT: A TEST\n\nSUMMARY\n-------1.(U) Even before the visit.\n\n2.(U) After it.\n"
+    assert labels(ruled) == [("1", "U"), ("2", "U")]
+
+
 def test_windows_are_exact_slices_keeping_closing_quotes_and_brackets():
     text = ('He called them the "Spanish Taliban." As a result the party split. (End note.) Al-Qadhafi spoke. ' * 20).strip()
     parts = windows(text, budget=60, count=lambda t: len(t.split()))

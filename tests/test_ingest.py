@@ -159,6 +159,19 @@ def test_upload_and_removal_need_a_login_beyond_loopback(tmp_path):
     desk.close()
 
 
+def test_a_server_started_again_finishes_an_upload_it_was_stopped_in(tmp_path):
+    from cableqa.ui_corpus import Desk
+
+    corpus, ix = tmp_path / "corpus", tmp_path / "ix"
+    # kept in corpus/uploads, then the server was killed before it indexed the file
+    accept_uploads([(write_jsonl(tmp_path / "t.jsonl", records(2)), "new.jsonl")], corpus)
+    searcher = type("S", (), {"embedder": FakeEmbedder()})()
+    engine = type("E", (), {"with_searcher": lambda self, use: use(searcher)})()
+    desk = Desk(engine, corpus, ix)  # not watching: only the uploads folder is caught up
+    assert desk.ingest.wait_idle(60).state == "done" and Index(ix).info()["cables"] == 2
+    desk.close()
+
+
 # -- the watched folder -------------------------------------------------------------------
 
 class Clock:

@@ -38,7 +38,7 @@ _RULE = re.compile(r"^[-=_*]{3,}(?:[ \t]+[-=_*]{3,})*$")  # "-----", and one wra
 _BULLET = re.compile(r"^\s*(?:--|-\s|\*\s|o\s|[A-Za-z]\.\s|\(?[a-zA-Z0-9]{1,2}\)\s)")
 _SIGNATURE = re.compile(r"^[A-Z][A-Za-z.'\-]*(?: [A-Z][A-Za-z.'\-]*){0,3}$")
 GLUED_LINE = 1000  # characters: longer lines are paragraphs (or whole bodies) whose line breaks were lost
-_INLINE_NUMBER = re.compile(r"(?<=\S)\s+(?=(\d{1,3})\.\s{0,3}(?:\([A-Za-z/ ]{1,12}\)\s|[A-Z\"]))")
+_INLINE_NUMBER = re.compile(r"(?<=\S)\s+(?=(\d{1,3})\.\s{0,3}(?:\([A-Za-z/ ]{1,12}\)(?:\s|$)|[A-Z\"]))")
 # the Classified By line, or its wrapped reason: "REASON: 1.4 (b), (d) (S) Ambassador telephoned ..."
 _CLASSIFIED = re.compile(r"^\s*(?:CLASSIFIED\s+BY|DERIVED\s+FROM|(?:FOR\s+)?REASONS?\b.{0,12}1\.[45])", re.IGNORECASE)
 # "... reasons 1.4 b, d (C) Embassy London passed ...": a marking before prose, not before "AND (D)"
@@ -46,7 +46,7 @@ _SHORT_MARK = r"(?:U|C|S|SBU|LOU|[CS]//?NF|SBU/NF)"  # the markings these patter
 _MARKED_PROSE = re.compile(rf"\s+(?=\({_SHORT_MARK}\)\s+[A-Z][a-z])")
 _TRAILING_MARK = re.compile(rf"(?<=[.)])\s+\(({_SHORT_MARK})\)\s*$")  # "... (d). (S)"
 _INLINE_MARKED = re.compile(rf"(?<=[.)])\s+(?=\({_SHORT_MARK}\)\s+[A-Z])")
-_RULE_THEN_NUMBER = re.compile(r"^[ \t]*-{3,}[- \t]*(?=\d{1,3}\.\s)")
+_RULE_THEN_NUMBER = re.compile(r"^[ \t]*-{3,}[- \t]*(?=\d{1,3}\.(?:\s|\())")  # "-------1.(U) Even"
 # a whole-cable marking printed as a paragraph of its own, without brackets
 _ENTIRE_TEXT = re.compile(r"^\(?\s*(UNCLASSIFIED|LIMITED OFFICIAL USE|CONFIDENTIAL|SECRET)\s*[-:]*\s*ENTIRE\s+TEXT\W*$",
                           re.IGNORECASE)
@@ -308,7 +308,9 @@ def parse(body: str) -> Layout:
     section: str | None = None
     section_used = True
     # a marking printed alone ("Classified By: ... (d). (S)") marks the paragraph below it
-    pending = m.group(1) if (m := _TRAILING_MARK.search(fields.get("classified_by", ""))) else None
+    # (also where "Classified By:" was printed on the REF line: "REF: STATE 46477  Classified By: ... (d).  (C)")
+    classified = fields.get("classified_by") or next((v for v in fields.values() if "classified by" in v.lower()), "")
+    pending = m.group(1) if (m := _TRAILING_MARK.search(classified)) else None
     content = _heading_blocks(drop_routing(blocks[start:], noise))
     # where a marked "N. (C)" comes later, an unmarked "N." before it is a sub-item, not paragraph N
     marked_later: dict[int, int] = {}

@@ -22,7 +22,7 @@ import gradio as gr
 from . import conversations, glance
 from .cables import Problem
 from .filters import Filters
-from .ingest import Ingest, Progress, accept_uploads
+from .ingest import UPLOADS, Ingest, Progress, accept_uploads
 from .render import safe
 
 UPLOAD_TYPES = [".txt", ".text", ".csv", ".jsonl", ".ndjson", ".json", ".gz", ".xz"]
@@ -93,10 +93,14 @@ class Desk:
         self._make_other = make_embedder
         self.ingest = Ingest(self.index, self._embedder_for, self.corpus)
         self.watcher = None
-        if watch:
+        if watch:  # catches up on the whole folder first, uploads included
             from .watch import watch_into
 
             self.watcher = watch_into(self.ingest, self.corpus)
+        elif (uploads := self.corpus / UPLOADS).is_dir() and any(uploads.iterdir()):
+            # an upload the server was stopped (or killed) in the middle of is finished now; the rest
+            # is unchanged, so it is read again but not embedded again
+            self.ingest.submit([uploads], "uploads: finishing any not yet indexed")
 
     def _embedder_for(self, manifest: dict | None):
         """The model the chat already loaded when the index uses it (no second copy in memory)."""
