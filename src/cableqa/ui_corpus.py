@@ -3,10 +3,10 @@ page with indexing progress, the sources panel, and each answer's matching cable
 
 :func:`attach` adds them inside ``ui.build_app``'s Blocks: a sidebar (conversations; with a
 :class:`Desk`, the upload box, the indexing progress and the sources) and, below the chat, the
-timeline by month with counts by post and by TAGS.  Selecting months on the chart (a click on
-a bar, or a drag across bars), a post or a tag sets the filter boxes for the next question.  The handlers never raise at
-the user; no file path from the request is trusted (uploads get names of our own, a source to
-remove must be one the index lists).
+timeline by month with counts by post and by TAGS.  Selecting months on the chart (a click on a
+bar, or a drag across bars), a post or a tag sets the filter boxes for the next question.  The
+handlers never raise at the user; no file path from the request is trusted (uploads get names of
+our own, a source to remove must be one the index lists).
 """
 
 from __future__ import annotations
