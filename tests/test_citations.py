@@ -181,6 +181,8 @@ def test_first_paragraph_shapes_around_the_header():
     # a rule glued to "1.(U)" with no space on either side
     ruled = top + "SUBJECT: A TEST\n\nSUMMARY\n-------1.(U) Even before the visit.\n\n2.(U) After it.\n"
     assert labels(ruled) == [("1", "U"), ("2", "U")]
+    doubled = top + "SUBJECT: A TEST\n\n1. (C) The post met.\n\n2. (S/NF))  The EAC agreed.\n"
+    assert labels(doubled) == [("1", "C"), ("2", "S/NF")] and "))" not in layout.parse(doubled).paragraphs[1].text
 
 
 def test_windows_are_exact_slices_keeping_closing_quotes_and_brackets():

@@ -11,9 +11,10 @@ import re
 from .markings import MARKING
 
 # "1. (C) ...", "12.  (S/NF) ...", "3.(U)", "4. Unmarked text", "2) (C) ...", "1  (U) ..." (no stop),
-# "1. (U)Summary", "1. (C)SUMMARY" (no space), "1. (C): Begin summary", "1. (C/NF).   Summary", "18. (C)(All Bios)".
+# "1. (U)Summary", "1. (C)SUMMARY" (no space), "1. (C): Begin summary", "1. (C/NF).   Summary", "18. (C)(All Bios)",
+# "3. (S/NF))  The EAC" (a bracket typed twice).
 _NUMBERED = re.compile(
-    r"^\s*(\d{1,3})(?:\.|\)(?=\s*\()|\s+(?=\([A-Za-z]))\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)(?:[.:](?=\s))?(?=\s|$|[A-Z\"(]))?\s*"
+    r"^\s*(\d{1,3})(?:\.|\)(?=\s*\()|\s+(?=\([A-Za-z]))\s*(?:\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)\)?(?:[.:](?=\s))?(?=\s|$|[A-Z\"(]))?\s*"
 )
 _MARK_FIRST = re.compile(r"^\s*\(\s*([A-Za-z][A-Za-z/ ,-]{0,28}?)\s*\)\s*(\d{1,3})\.\s+(?=\S)")
 SENTENCE_END = re.compile(r"[.!?:;\"')\]]$")  # a line that ends a sentence (a paragraph may start below it)
