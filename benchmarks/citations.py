@@ -175,7 +175,9 @@ def audit_cable(cable, chunks, noise) -> dict:
         expected = head[-1][1] if head else None
         got = int(c.para.rstrip("'").split("'")[0]) if c.para else None
         number_ok = got == expected
-        region = head[-1][0] if head else max(0, first - 16)
+        # no printed start: a lead marking on the chunk's own first line ("(C) The minister"), not the one
+        # closing the paragraph above it ("... INITIATOR.  (S)\n\nREACTION TO ...")
+        region = head[-1][0] if head else max(body.rfind("\n", 0, first) + 1, first - 16)
         span = body[region:last_char + 1]
         marks = [m.group(1) for m in _ANY_MARK.finditer(body, region, last_char + 1)  # not list letters (A) (B) (C)
                  if len(m.group(1)) > 1 or m.group(1).isupper() and f"({chr(ord(m.group(1)) - 1)})" not in span]
