@@ -14,6 +14,7 @@ import pytest
 from cableqa import layout, markings
 from cableqa.cables import Cable
 from cableqa.chunks import chunk_cable, windows
+from cableqa.header import split_glued_header
 
 HEADER = "CONFIDENTIAL\n\nE.O. 12958: DECL: 01/01/2015\nTAGS: PREL XX\nSUBJECT: A TEST\n\nClassified By: Amb. X, reasons 1.4 (b) and (d).\n\n"
 
@@ -175,6 +176,8 @@ def test_first_paragraph_shapes_around_the_header():
     on_ref = top + "SUBJECT: A TEST\n\nREF: STATE 46477  Classified By: Amb. X for reasons 1.4 (b) and (d).  (C)\n\n" \
         "Poloff delivered the points.\n"
     assert labels(on_ref) == [(None, "C")]
+    assert split_glued_header(["REF: STATE 46477  Classified By: Amb. X (d).  (C)", "1.  Text"]) == [
+        "REF: STATE 46477", "Classified By: Amb. X (d).  (C)", "1.  Text"]  # the field line split in two
     # the first number glued to the end of the SUBJECT line, its text on the next line
     on_subject = top + "SUBJECT: STUDENTS IN U.S. UNIVERSITIES 1.(SBU)\nSUMMARY: Funding grows.\n\n2. (U) More.\n"
     assert labels(on_subject) == [("1", "SBU"), ("2", "U")]

@@ -42,7 +42,9 @@ def split_glued_header(lines: list[str]) -> list[str]:
     """One line per field where an opening line holds several."""
     out = []
     for i, line in enumerate(lines):
-        if i < 12 and glued(line):
+        # "SIPDIS E.O. 12958: ... TAGS: ...", and a field line with another glued after it:
+        # "REF: STATE 46477  Classified By: ... (d).  (C)"
+        if i < 12 and (glued(line) or field_of(line) is not None and _GLUED.search(line) is not None):
             out.extend(part.strip() for part in _GLUED.split(line) if part.strip())
         else:
             out.append(line)

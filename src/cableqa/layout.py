@@ -308,9 +308,7 @@ def parse(body: str) -> Layout:
     section: str | None = None
     section_used = True
     # a marking printed alone ("Classified By: ... (d). (S)") marks the paragraph below it
-    # (also where "Classified By:" was printed on the REF line: "REF: STATE 46477  Classified By: ... (d).  (C)")
-    classified = fields.get("classified_by") or next((v for v in fields.values() if "classified by" in v.lower()), "")
-    pending = m.group(1) if (m := _TRAILING_MARK.search(classified)) else None
+    pending = m.group(1) if (m := _TRAILING_MARK.search(fields.get("classified_by", ""))) else None
     content = _heading_blocks(drop_routing(blocks[start:], noise))
     # where a marked "N. (C)" comes later, an unmarked "N." before it is a sub-item, not paragraph N
     marked_later: dict[int, int] = {}
