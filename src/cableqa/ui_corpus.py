@@ -322,9 +322,7 @@ def _keep(chat, turns, conversation, store):
             return gr.skip(), gr.skip(), gr.skip()
         conversation = conversations.new_id()
     store = conversations.save(store, conversation, chat, turns)
-    picker = conversations.choices(store)
-    shown = conversation if any(cid == conversation for _, cid in picker) else None
-    return store, conversation, gr.update(choices=picker, value=shown)
+    return store, conversation, _picker(store, conversation)
 
 
 def _open(store, conversation):
@@ -332,10 +330,15 @@ def _open(store, conversation):
     wanted = conversation or conversations.current(store)
     found = conversations.load(store, wanted) if wanted else None
     if found is None:
-        return gr.skip(), gr.skip(), conversations.new_id(), gr.update(choices=conversations.choices(store),
-                                                                       value=None)
+        return gr.skip(), gr.skip(), conversations.new_id(), _picker(store, None)
     messages, turns = found
-    return messages, turns, wanted, gr.update(choices=conversations.choices(store), value=wanted)
+    return messages, turns, wanted, _picker(store, wanted)
+
+
+def _picker(store, conversation: str | None):
+    """The conversation list, ``conversation`` selected where it is kept (an empty one is not)."""
+    choices = conversations.choices(store)
+    return gr.update(choices=choices, value=conversation if any(cid == conversation for _, cid in choices) else None)
 
 
 def attach(engine, desk: Desk | None, *, chat, turns, filters: FilterBoxes, demo: gr.Blocks) -> None:
