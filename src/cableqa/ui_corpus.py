@@ -312,11 +312,9 @@ def pick_tag(tag):
 
 
 def _keep(chat, turns, conversation, store):
-    """Save the conversation in the browser after each change; an emptied chat starts a new one.
-
-    The chat also reports a change when the page mounts, before its conversation is restored: with no
-    conversation yet, that one is ignored (saving it would make an empty one current and lose the
-    restore)."""
+    """Save the conversation in the browser after each change; an emptied chat starts a new one. The
+    chat also reports a change when the page mounts, before its conversation is restored: with no
+    conversation yet that one is ignored (saving it would make an empty one current, losing the restore)."""
     if not conversations.messages_of(chat):
         if not conversation:
             return gr.skip(), gr.skip(), gr.skip()
