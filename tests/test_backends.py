@@ -59,6 +59,22 @@ def test_factory_uses_auto_for_a_new_index_and_the_manifest_for_an_old(cpuinfo, 
     assert forced(None).backend == "torch"
 
 
+@pytest.mark.parametrize("backend, device, size", [
+    ("torch", "cpu", 8),  # fp32 on a CPU: its activations stay in cache (benchmarks/batching.py)
+    ("bf16", "cpu", 32),
+    ("onnx-int8-mixed", "cpu", 32),
+    ("onnx", "auto", 32),  # ONNX Runtime runs on the CPU, whatever the device
+    ("torch", "cuda", 256),  # a GPU wants wide batches
+    ("bf16", "cuda:1", 256),
+])
+def test_batch_size_per_backend_and_device(backend, device, size):
+    from cableqa.embed import batch_size_for, load_embedder
+
+    assert batch_size_for(backend, device) == size
+    assert load_embedder(backend=backend, device=device).batch_size == size  # nothing loads yet
+    assert load_embedder(backend=backend, device=device, batch_size=5).batch_size == 5
+
+
 @pytest.mark.slow
 def test_int8_mixed_is_exported_offline_and_close_to_fp32(tmp_path):
     """Exported from the bundled model into the cache (no hub), only the FFN down-projections in float,
