@@ -259,7 +259,7 @@ REGISTRY: dict[str, type[_Model]] = {"torch": TorchEmbedder, "bf16": Bf16Embedde
 
 def batch_size_for(backend: str, device: str) -> int:
     """Texts per model call: a GPU wants wide batches; on a CPU, fp32 torch runs fastest in
-    batches of 8 (1.15-1.2x over 32 with and without AVX-512, its activations stay in cache;
+    batches of 8 (1.2x over 32 on AVX2 alone, 1.3x with AVX-512: its activations stay in cache;
     benchmarks/batching.py), while bf16 and ONNX Runtime do best at 32."""
     if backend.startswith("onnx"):  # always on the CPU; no torch import to learn the device
         return 32

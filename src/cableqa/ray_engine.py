@@ -33,9 +33,9 @@ CABLES_PER_TASK = 48  # ~450 chunks: big enough for length-sorted batches, small
 class _Worker:
     """A Ray actor: prepares a batch of cables and embeds their chunks with its own copy of the model."""
 
-    def __init__(self, model: str, backend: str, device: str, cache_dir: str, threads: int, batch_size: int):
-        self.embedder = load_embedder(model, backend, device=device, cache_dir=cache_dir, batch_size=batch_size,
-                                      threads=threads)
+    def __init__(self, model: str, backend: str, device: str, cache_dir: str, threads: int):
+        # the batch size follows the actor's own device (embed.batch_size_for), not the writer's
+        self.embedder = load_embedder(model, backend, device=device, cache_dir=cache_dir, threads=threads)
         self.count = self.embedder.token_counter()  # loads the model
 
     def fingerprint(self) -> str:
@@ -78,15 +78,14 @@ def preparer(workers: int | None = None) -> Callable[..., Iterator[Prepared]]:
         resources = ray.cluster_resources()
         gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
         if gpus:
-            actors, threads, options = workers or gpus, 1, {"num_gpus": 1, "num_cpus": 1}
-            device, batch = "cuda", 256
+            actors, threads, options, device = workers or gpus, 1, {"num_gpus": 1, "num_cpus": 1}, "cuda"
         else:
             actors = workers or max(1, cpus // CPUS_PER_ACTOR)
             threads = max(1, cpus // actors)
-            options, device, batch = {"num_cpus": threads}, "cpu", embedder.batch_size
+            options, device = {"num_cpus": threads}, "cpu"
         cache = str(embedder.cache_dir or Path.home() / ".cache" / "cableqa" / "onnx")
         remote = ray.remote(_Worker)
-        pool = [remote.options(**options).remote(embedder.model, embedder.backend, device, cache, threads, batch)
+        pool = [remote.options(**options).remote(embedder.model, embedder.backend, device, cache, threads)
                 for _ in range(actors)]
         mine = embedder.fingerprint
         for theirs in ray.get([a.fingerprint.remote() for a in pool]):
