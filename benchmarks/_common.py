@@ -12,8 +12,11 @@ import lzma
 import os
 import platform
 import random
+import socket
+import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -118,6 +121,35 @@ def open_searcher(index, out: Output, note: str = ""):
 def answers(searcher) -> Callable[[dict], list[dict]]:
     """The answer function ``cableqa.evaluate.score`` wants: a question's top 10 hits, with its history."""
     return lambda q: [h.to_json() for h in searcher.search(q["q"], history=q.get("history") or (), k=10).hits]
+
+
+# -- a server ------------------------------------------------------------------------------
+
+def start_serve(args: list[str], tmp: Path, env: dict | None = None, cwd: Path | None = None,
+                timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    """``cableqa serve ARGS`` on a free loopback port, its output appended to ``tmp/serve.log``:
+    (the process, its URL) once the page answers HTTP 200; exits with the log's tail if it does not."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    log = tmp / "serve.log"
+    with open(log, "a") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "cableqa.cli", "serve", *args, "--port", str(port)],
+                                stdout=f, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"cableqa serve exited with {proc.returncode}:\n" + log.read_text()[-3000:])
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"cableqa serve did not answer within {timeout:.0f} s")
 
 
 # -- timing --------------------------------------------------------------------------------

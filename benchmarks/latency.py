@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import _common as c
@@ -121,29 +118,13 @@ def serve(args, questions: list[dict], search_p50: float, out: c.Output) -> None
 
     from gradio_client import Client
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryDirectory(prefix="cableqa-serve-") as tmp:
         tempfile_module.tempdir = tmp  # gradio_client downloads through the temp folder: keep it in ours
         env = {**os.environ, "GRADIO_TEMP_DIR": str(Path(tmp) / "gradio"),
                "PYTHONPATH": os.pathsep.join([str(c.ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-        log = open(Path(tmp) / "serve.log", "w")
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "cableqa.cli", "serve", "--index", str(args.index),
-                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc, url = c.start_serve(["--index", str(args.index)], Path(tmp), env, timeout=600)
         try:
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"cableqa serve exited with {proc.returncode}:\n"
-                                     + (Path(tmp) / "serve.log").read_text()[-3000:])
-                try:
-                    with urllib.request.urlopen(url, timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.05)
             ready = time.perf_counter() - t0
             client = Client(url, verbose=False, download_files=tmp)
             t1 = time.perf_counter()
@@ -163,9 +144,8 @@ def serve(args, questions: list[dict], search_p50: float, out: c.Output) -> None
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            log.close()
     http_p50 = c.percentile(times, 50)
-    out.print(f"cableqa serve (subprocess, port {port}); questions through gradio_client /ask, fresh chat each",
+    out.print(f"cableqa serve (subprocess, {url}); questions through gradio_client /ask, fresh chat each",
               c.table(["measure", "seconds", "target", "ratio to target"], [
                   ["start -> page answers HTTP 200", f"{ready:.2f}", f"{READY_TARGET:.0f}",
                    c.ratio(ready, READY_TARGET)],

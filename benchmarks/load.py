@@ -28,16 +28,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-
-import httpx
 
 import _common as c
 
@@ -50,29 +45,6 @@ def queue_settings() -> str:
 
     found = re.search(r"demo\.queue\([^)]*\)", inspect.getsource(ui.build_app))
     return found.group() if found else "demo.queue(?)"
-
-
-def start_server(index: str, tmp: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(tmp / "gradio")}
-    with open(tmp / "serve.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "cableqa.cli", "serve", "--index", index, "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"cableqa serve exited:\n{(tmp / 'serve.log').read_text()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    sys.exit("cableqa serve did not answer within 180 s")
 
 
 def ask(client, question: str) -> tuple[float, bool]:
@@ -143,7 +115,8 @@ def main() -> None:
         if args.url:
             url, server = args.url, f"{args.url} (already running)"
         else:
-            proc, url = start_server(args.index, tmp)
+            proc, url = c.start_serve(["--index", args.index], tmp, cwd=tmp,
+                                      env={**os.environ, "TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(tmp / "gradio")})
             server = f"cableqa serve --index {args.index} (started here; torch threads: cores - 1)"
         from gradio_client import Client
 

@@ -21,12 +21,10 @@ import json
 import lzma
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import _common as c
@@ -35,25 +33,6 @@ import _common as c
 def cables(first: int, n: int) -> list[dict]:
     with lzma.open(c.SUBSET, "rt", encoding="utf-8") as f:
         return [json.loads(line) for i, line in enumerate(f) if first <= i < first + n]
-
-
-def start(tmp: Path, index: Path, corpus: Path, env: dict) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/"
-    proc = subprocess.Popen([sys.executable, "-m", "cableqa.cli", "serve", "--index", str(index), "--corpus",
-                             str(corpus), "--port", str(port)], stdout=open(tmp / "serve.log", "a"),
-                            stderr=subprocess.STDOUT, env=env)
-    for _ in range(1200):
-        if proc.poll() is not None:
-            raise SystemExit("cableqa serve exited:\n" + (tmp / "serve.log").read_text()[-3000:])
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return proc, url
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("cableqa serve did not answer in 120 s")
 
 
 def count(index: Path) -> int:
@@ -96,7 +75,7 @@ def main() -> None:
             path.write_text("".join(json.dumps(cable) + "\n" for cable in batch), encoding="utf-8")
             files.append(path)
 
-        proc, url = start(tmp, index, corpus, env)
+        proc, url = c.start_serve(["--index", str(index), "--corpus", str(corpus)], tmp, env)
         client = Client(url, verbose=False, download_files=name)
 
         def ask(question: str) -> tuple[float, str]:
@@ -127,7 +106,7 @@ def main() -> None:
         kept = sorted(p.name for p in (corpus / "uploads").iterdir())
         # the next run: the same `cableqa serve` started again finishes the upload it was killed in
         t1 = time.perf_counter()
-        proc, url = start(tmp, index, corpus, env)
+        proc, url = c.start_serve(["--index", str(index), "--corpus", str(corpus)], tmp, env)
         client = Client(url, verbose=False, download_files=name)
         late, resumed = second[-1], None
         while resumed is None and time.perf_counter() - t1 < 900:
@@ -146,13 +125,13 @@ def main() -> None:
                   ["question, nothing indexing (baseline)", c.ms(p50), c.ms(max(idle)), len(idle), "1.00x"],
                   ["question while the upload is indexed", c.ms(c.percentile(busy, 50)), c.ms(max(busy)),
                    len(busy), c.ratio(c.percentile(busy, 50), p50)]]), "",
-              f"upload -> last uploaded cable found by its subject: "
+              "upload -> last uploaded cable found by its subject: "
               + (f"{found:.1f} s" if found is not None else "not within 900 s"),
               f"cables after the first upload: {before_kill} (expected {1 + args.n})",
               f"SIGKILL 3 s into the second upload: the index opens with {after_kill} cables "
               f"(the previous generation: {'PASS' if after_kill == before_kill else 'FAIL'}); kept in the corpus: "
               f"{', '.join(kept)}",
-              f"`cableqa serve` started again: the second upload's last cable found after "
+              "`cableqa serve` started again: the second upload's last cable found after "
               + (f"{resumed:.1f} s" if resumed is not None else "900 s: not found")
               + f", {after_rerun} cables (expected {1 + 2 * args.n}: "
               f"{'PASS' if after_rerun == 1 + 2 * args.n else 'FAIL'})")
