@@ -51,7 +51,7 @@ def ask(client, question: str) -> tuple[float, bool]:
     """(seconds, ok) for one question in a fresh conversation."""
     t0 = time.perf_counter()
     try:
-        messages, _, _ = client.predict(question, [], "", "", "", "any", "", api_name="/ask")
+        messages = client.predict(question, [], "", "", "", "any", "", api_name="/ask")[0]  # the chat; then the other outputs
         ok = "Sorry, this question failed" not in json.dumps(messages[-1]["content"])
     except Exception:  # any failure the user would see counts as an error
         ok = False
