@@ -249,24 +249,31 @@ def write_jsonl(lines: list[str], path: Path) -> Path:
     return path
 
 
-def embed_texts(path: Path, count: Callable[[str], int], limit: int | None = None, seed: int = 0) -> list[str]:
-    """What the indexer embeds (context + "\\n" + chunk text) for the cables of ``path``, taken in a
-    seeded random order of cables, stopping at ``limit`` texts; ``count``: the model's token counter.
-
-    Mirrors ``cableqa.indexer._write_batch``; ingest.py checks the two agree text for text."""
-    from cableqa import chunks
+def embed_inputs(path: Path, count: Callable[[str], int], limit: int | None = None, seed: int = 0
+                 ) -> tuple[list[str], list[tuple]]:
+    """What the indexer embeds for the cables of ``path`` (``cableqa.prepare.prepare_cable``: cable
+    context, line break, chunk text, acronyms spelled out) and each text's sentence spans, the cables
+    taken in a seeded random order, stopping at ``limit`` texts; ``count``: the model's token counter."""
     from cableqa.cables import Report, read_paths
+    from cableqa.chunks import MAX_TOKENS
+    from cableqa.prepare import prepare_cable
 
     cables = list(read_paths([path], Report()))
     random.Random(seed).shuffle(cables)
-    out: list[str] = []
+    texts: list[str] = []
+    spans: list[tuple] = []
     for cable in cables:
-        for ch in chunks.chunk_cable(cable, chunks.MAX_TOKENS - 2, count)[1]:
-            ctx = chunks.context(cable, ch.section)
-            out.append(f"{ctx}\n{ch.text}" if ctx else ch.text)
-        if limit and len(out) >= limit:
-            return out[:limit]
-    return out
+        prep = prepare_cable(cable, MAX_TOKENS - 2, count)
+        texts += prep.texts
+        spans += prep.spans
+        if limit and len(texts) >= limit:
+            break
+    return texts[:limit], spans[:limit]
+
+
+def embed_texts(path: Path, count: Callable[[str], int], limit: int | None = None, seed: int = 0) -> list[str]:
+    """The texts of :func:`embed_inputs`."""
+    return embed_inputs(path, count, limit, seed)[0]
 
 
 def dev_questions(path: Path = DEV, limit: int | None = None) -> list[dict]:

@@ -161,7 +161,7 @@ def embed_texts(index, ids: list[int]) -> dict[int, str]:
     rows = list(select_in(index.conn, "SELECT c.id, c.cable_id, c.text, f.context FROM chunks c "
                                       "JOIN chunks_fts f ON f.rowid = c.id WHERE c.id IN ({marks})", ids))
     terms = defined_terms(index.conn, (r[1] for r in rows))
-    return {cid: embedding_input(ctx, text, terms.get(cable_id)) for cid, cable_id, text, ctx in rows}
+    return {cid: embedding_input(ctx, text, terms.get(cable_id))[0] for cid, cable_id, text, ctx in rows}
 
 
 if __name__ == "__main__":

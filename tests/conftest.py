@@ -65,6 +65,11 @@ class FakeEmbedder:
             progress(len(texts))
         return out
 
+    def encode_parts(self, texts, spans, progress=None, block=256):
+        parts = [np.stack([self._vec(t[a:b]) for a, b in sp]) if sp else np.zeros((0, self.dim), np.float32)
+                 for t, sp in zip(texts, spans)]
+        return self.encode(texts, progress, block), parts
+
     def encode_query(self, text: str) -> np.ndarray:
         return self._vec(text)
 

@@ -36,6 +36,6 @@ def test_embedded_text_spells_out_what_the_cable_defines():
     terms = cable_terms("LIBYA: HOUSING AND INFRASTRUCTURE BOARD (HIB) CONTRACTS",
                         ["AECOM signed with the HIB.", "The riqaba reviews every HIB contract."])
     assert terms == {"HIB": "HOUSING AND INFRASTRUCTURE BOARD"}
-    assert embedding_input("Embassy Tripoli, 2009", "The riqaba reviews every HIB contract.", terms) == (
+    assert embedding_input("Embassy Tripoli, 2009", "The riqaba reviews every HIB contract.", terms)[0] == (
         "Embassy Tripoli, 2009\nThe riqaba reviews every HOUSING AND INFRASTRUCTURE BOARD contract.")
-    assert embedding_input("Embassy Tripoli, 2009", "No acronym here.", {}) == "Embassy Tripoli, 2009\nNo acronym here."
+    assert embedding_input("Embassy Tripoli, 2009", "No acronym here.", {})[0] == "Embassy Tripoli, 2009\nNo acronym here."

@@ -91,6 +91,10 @@ def test_int8_mixed_is_exported_offline_and_close_to_fp32(tmp_path):
     mixed = load_embedder(backend="onnx-int8-mixed", device="cpu", cache_dir=tmp_path)
     vecs = mixed.encode(texts)
     assert np.all((vecs * fp32).sum(1) > 0.99)
+    spans = [[(0, 20), (21, len(t))] for t in texts]  # ONNX Runtime pools spans from its own pass too
+    _, onnx_parts = mixed.encode_parts(texts, spans)
+    _, torch_parts = load_embedder(backend="torch", device="cpu").encode_parts(texts, spans)
+    assert all(a.shape == (2, 384) and np.all((a * b).sum(1) > 0.98) for a, b in zip(onnx_parts, torch_parts))
     assert mixed.fingerprint.startswith("model-int8-mixed.onnx:")
     folder = next(tmp_path.glob("*/model.onnx")).parent
     graph = onnx.load(str(folder / "model-int8-mixed.onnx")).graph

@@ -69,7 +69,7 @@ def make_pairs(rows: Iterable[tuple[str, str, str]], n: int, seed: int = 0, per_
             continue
         rest = parts if rng.random() < keep else parts[:i] + parts[i + 1:]
         body = " ".join(rest)
-        by_cable.setdefault(cable_id, []).append(Pair(cable_id, parts[i], embedding_input(context, body)))
+        by_cable.setdefault(cable_id, []).append(Pair(cable_id, parts[i], embedding_input(context, body)[0]))
     cables = sorted(c for c, ps in by_cable.items() if len(ps) >= per_cable)
     if group == "post":  # a post's reports of the same weeks are the hardest wrong answers
         size = max(1, batch // per_cable)

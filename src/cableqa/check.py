@@ -66,7 +66,7 @@ def check(index_path: str | Path) -> CheckResult:
         manifest = store.Manifest.from_meta(meta, gen.name)
         if manifest.format_version != store.FORMAT_VERSION:
             result.problems.append(f"format version {manifest.format_version}, expected {store.FORMAT_VERSION}")
-            result.repairable = manifest.format_version == 1  # v2 only added the derived keyword file
+            result.repairable = False  # v3's sentence vectors come only from re-embedding
         chunk_ids = np.array(sorted(r[0] for r in conn.execute("SELECT id FROM chunks")), dtype=np.int64)
         n_cables = conn.execute("SELECT COUNT(*) FROM cables").fetchone()[0]
         result.facts = {"cables": n_cables, "chunks": len(chunk_ids), "model": manifest.model,

@@ -127,12 +127,16 @@ def context(cable: Cable, section: str | None = None) -> str:
     return ". ".join(parts)
 
 
-def embedding_input(context: str, text: str, terms: dict[str, str] | None = None) -> str:
+def embedding_input(context: str, text: str, terms: dict[str, str] | None = None
+                    ) -> tuple[str, tuple[tuple[int, int], ...]]:
     """What the model embeds for a paragraph: its cable context, a line break, its words, with
-    the acronyms its cable defines (``terms``, from :func:`cable_terms`) spelled out."""
+    the acronyms its cable defines (``terms``, from :func:`cable_terms`) spelled out; and where
+    the paragraph's sentences lie in it (character spans, for :mod:`cableqa.sentences`)."""
     if terms:
         context, text = spell_out(context, terms), spell_out(text, terms)
-    return f"{context}\n{text}" if context else text
+    start = len(context) + 1 if context else 0
+    spans = tuple((start + a, start + b) for a, b in sentence_spans(text))
+    return (f"{context}\n{text}" if context else text), spans
 
 
 def cable_terms(subject: str | None, texts: Iterable[str]) -> dict[str, str]:

@@ -27,6 +27,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from . import sentences
 from .config import BACKENDS
 from .errors import EmbedError
 
@@ -79,6 +80,10 @@ class TokenCounter:
         return TokenCounter, (self._json,)
 
 
+# a backend's batch encoder: texts (and each one's spans, or None) -> their vectors (and span vectors)
+Batch = Callable[[list[str], "list | None"], "tuple[np.ndarray, list[np.ndarray] | None]"]
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """What indexing and search need of an embedding model; each backend's class below, and the
@@ -103,6 +108,10 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
                block: int = 256) -> np.ndarray: ...
 
+    def encode_parts(self, texts: Sequence[str], spans: Sequence[Sequence[sentences.Span]],
+                     progress: Callable[[int], None] | None = None, block: int = 256
+                     ) -> tuple[np.ndarray, list[np.ndarray]]: ...  # encode, plus each text's span vectors
+
     def encode_query(self, text: str) -> np.ndarray: ...
 
 
@@ -118,7 +127,7 @@ class _Model:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.batch_size = batch_size
         self.threads = threads  # CPU threads of the model (None: torch's and ONNX Runtime's defaults)
-        self._encode: Callable[[list[str]], np.ndarray] | None = None
+        self._encode: Batch | None = None
         self._count: TokenCounter | None = None
         self._vocab: set[str] | None = None
         self._dim: int | None = None
@@ -126,7 +135,7 @@ class _Model:
         self.fingerprint = ""
 
     # -- loading -------------------------------------------------------
-    def _load(self) -> Callable[[list[str]], np.ndarray]:
+    def _load(self) -> Batch:
         """The batch encoder; sets ``_dim`` and the token counter."""
         raise NotImplementedError
 
@@ -154,7 +163,7 @@ class _Model:
         self._max_tokens = st.max_seq_length or 256
         return st
 
-    def _ensure(self) -> Callable[[list[str]], np.ndarray]:
+    def _ensure(self) -> Batch:
         if self._encode is None:
             self._encode = self._load()
         return self._encode
@@ -198,34 +207,56 @@ class _Model:
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
                block: int = 256) -> np.ndarray:
         """Normalised vectors for ``texts``, in order; batched by length (short with short)."""
+        return self._run(texts, None, progress, block)[0]
+
+    def encode_parts(self, texts: Sequence[str], spans: Sequence[Sequence[sentences.Span]],
+                     progress: Callable[[int], None] | None = None, block: int = 256
+                     ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """:meth:`encode`, and for each text a vector per character span of ``spans``, pooled from
+        the same pass (:func:`cableqa.sentences.pool`)."""
+        return self._run(texts, spans, progress, block)
+
+    def _run(self, texts, spans, progress, block) -> tuple[np.ndarray, list[np.ndarray]]:
         encode = self._ensure()
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        parts = [sentences.none(self.dim)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), block):
             idx = order[start:start + block]
-            out[idx] = _normalise(encode([texts[i] for i in idx]))
+            vecs, pooled = encode([texts[i] for i in idx], None if spans is None else [spans[i] for i in idx])
+            out[idx] = _normalise(vecs)
+            for i, p in zip(idx, pooled or ()):
+                parts[i] = p
             if progress:
                 progress(len(idx))
-        return out
+        return out, parts
 
     def encode_query(self, text: str) -> np.ndarray:
-        return _normalise(self._ensure()([text]))[0]
+        return _normalise(self._ensure()([text], None)[0])[0]
 
 
 class TorchEmbedder(_Model):
     """``torch``: sentence-transformers as is (fp32)."""
 
-    def _load(self) -> Callable[[list[str]], np.ndarray]:
+    def _load(self) -> Batch:
         st = self._load_st()
-        self._dim = int(st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension")
-                        else st.get_sentence_embedding_dimension())
+        self._dim = dim = int(st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension")
+                              else st.get_sentence_embedding_dimension())
         self._set_counter(st.tokenizer.backend_tokenizer)
 
-        def encode(texts: list[str]) -> np.ndarray:
-            return st.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                             normalize_embeddings=False, show_progress_bar=False)
+        def encode(texts: list[str], spans: list | None) -> tuple[np.ndarray, list[np.ndarray] | None]:
+            if spans is None:
+                return st.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                 normalize_embeddings=False, show_progress_bar=False), None
+            outs = st.encode(texts, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
+            marks = st.tokenizer(texts, truncation=True, max_length=self._max_tokens, return_offsets_mapping=True)
+            pooled = []
+            for o, ids, offsets, sp in zip(outs, marks["input_ids"], marks["offset_mapping"], spans):
+                # the offsets belong to the pass's tokens only if it tokenized the text the same way
+                same = o["input_ids"][:len(ids)].tolist() == ids
+                states = o["token_embeddings"][:len(ids)].float().cpu().numpy()
+                pooled.append(sentences.pool(states, np.asarray(offsets), sp) if same else sentences.none(dim))
+            return np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outs]), pooled
 
         return encode
 
@@ -240,7 +271,7 @@ class Bf16Embedder(TorchEmbedder):
 class OnnxEmbedder(_Model):
     """``onnx``, ``onnx-int8``, ``onnx-int8-mixed``: ONNX Runtime on the graph exported into ``cache_dir``."""
 
-    def _load(self) -> Callable[[list[str]], np.ndarray]:
+    def _load(self) -> Batch:
         from . import onnx_export
 
         if self.cache_dir is None:

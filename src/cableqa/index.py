@@ -102,9 +102,8 @@ class Index:
             raise IndexError_(f"the index at {gen} is damaged ({exc}); run `{store.REBUILD_HINT}`") from exc
         self.manifest = store.Manifest.from_meta(meta, gen.name)
         if self.manifest.format_version != store.FORMAT_VERSION:
-            fix = "`cableqa check --repair`" if self.manifest.format_version == 1 else f"`{store.REBUILD_HINT}`"
             raise IndexError_(f"the index at {self.dir.path} has format version {self.manifest.format_version}; "
-                              f"this cableqa reads version {store.FORMAT_VERSION}. Run {fix}")
+                              f"this cableqa reads version {store.FORMAT_VERSION}. Run `{store.REBUILD_HINT}`")
         try:
             self.faiss = vectors.load(gen / store.VECTORS)
             vectors.enable_lookup(self.faiss)
@@ -203,6 +202,10 @@ class Index:
     def vectors(self, ids) -> np.ndarray:
         """The stored vectors of chunk ``ids``, in order (from memory)."""
         return vectors.lookup(self.faiss, ids)
+
+    def sentences(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """Chunk id -> its sentence vectors (:mod:`cableqa.sentences`), for ``ids``."""
+        return store.sentence_vectors(self.conn, ids, self.manifest.dim)
 
     def nearest(self, qvec: np.ndarray, k: int) -> list[int]:
         """The ``k`` chunk ids nearest ``qvec``, best first (approximate where the FAISS index is)."""

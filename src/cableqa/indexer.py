@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import chunks as chunking
-from . import store, vectors
+from . import sentences, store, vectors
 from .cables import Cable, Report, read_paths, source_path
 from .embed import Embedder
 from .keywords import KeywordIndex
@@ -115,9 +115,9 @@ def _insert(conn: sqlite3.Connection, cable: Cable, parsed, rows: list[tuple]) -
     conn.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?)",
                      [(cable.id, p.ordinal, p.number, p.marking, p.section, p.text) for p in parsed.paragraphs])
     conn.executemany("INSERT INTO refs VALUES (?,?)", [(cable.id, r) for r in cable.references])
-    conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)", [r[:8] for r in rows])
+    conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)", [r[:9] for r in rows])
     conn.executemany("INSERT INTO chunks_fts(rowid, text, context) VALUES (?,?,?)",
-                     [(r[0], r[5], r[8]) for r in rows])
+                     [(r[0], r[5], r[9]) for r in rows])
 
 
 def _prunable(indexed: dict[str, tuple[str, str]], incoming: dict[str, Cable], read_files: set[str]) -> list[str]:
@@ -193,6 +193,10 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
         settings = {"model": embedder.model, "backend": embedder.backend, "chunker": chunking.VERSION,
                     "window": str(window or "")}
         if base_meta and not rebuild:
+            if base_meta.get("format_version") != str(store.FORMAT_VERSION):
+                raise store.IndexError_(
+                    f"the index at {index_dir.path} has format version {base_meta.get('format_version')}; this "
+                    f"cableqa writes version {store.FORMAT_VERSION}. Run `{store.REBUILD_HINT}` once to rebuild it")
             for key in ("model", "backend"):
                 if base_meta.get(key) != settings[key]:
                     raise store.IndexError_(
@@ -283,30 +287,28 @@ def _apply(conn, incoming: dict[str, Cable], report: Report, stats: Stats, embed
 
 
 def _write_batch(conn, batch: list[Prepared], embedder: Embedder, stats: Stats) -> None:
-    """Embed what is new in ``batch`` (reusing vectors of unchanged texts) and commit it."""
-    import numpy as np
-
-    reuse: dict[str, bytes] = dict(store.select_in(conn, "SELECT text_key, vector FROM chunks WHERE cable_id IN "
-                                                         "({marks})", [p.cable.id for p in batch]))
+    """Embed what is new in ``batch`` (reusing the vectors of unchanged texts) and commit it."""
+    reuse = {tkey: (vector, sents) for tkey, vector, sents in store.select_in(
+        conn, "SELECT text_key, vector, sentences FROM chunks WHERE cable_id IN ({marks})", [p.cable.id for p in batch])}
     rows, pending, given = [], [], 0
     for prep in batch:
-        for j, (ch, ctx, embed_text, tkey) in enumerate(zip(prep.chunks, prep.contexts, prep.texts, prep.keys)):
+        for j, (ch, ctx, tkey) in enumerate(zip(prep.chunks, prep.contexts, prep.keys)):
             rows.append([chunk_int_id(ch.id, tkey), ch.id, prep.cable.id, ch.ordinal, ch.window, ch.text, tkey,
-                         reuse.get(tkey), ctx])
+                         *reuse.get(tkey, (None, None)), ctx])
             if rows[-1][7] is None and prep.vectors is not None:  # embedded by the engine's workers
-                rows[-1][7] = np.asarray(prep.vectors[j], dtype=np.float32).tobytes()
+                rows[-1][7:9] = _blobs(prep.vectors[j], prep.sentences[j])
                 given += 1
             elif rows[-1][7] is None:
-                pending.append((len(rows) - 1, embed_text))
+                pending.append((len(rows) - 1, prep.texts[j], prep.spans[j]))
     stats.chunks_reused += len(rows) - len(pending) - given
     stats.chunks_embedded += given
     if pending:
         t = time.perf_counter()
-        vecs = embedder.encode([text for _, text in pending])
+        vecs, parts = embedder.encode_parts([text for _, text, _ in pending], [spans for _, _, spans in pending])
         stats.embed_seconds += time.perf_counter() - t
         stats.chunks_embedded += len(pending)
-        for (i, _), v in zip(pending, vecs):
-            rows[i][7] = np.asarray(v, dtype=np.float32).tobytes()
+        for (i, _, _), v, part in zip(pending, vecs, parts):
+            rows[i][7:9] = _blobs(v, part)
     by_cable: dict[str, list[tuple]] = {}
     for r in rows:
         by_cable.setdefault(r[2], []).append(tuple(r))
@@ -314,6 +316,13 @@ def _write_batch(conn, batch: list[Prepared], embedder: Embedder, stats: Stats) 
         _delete(conn, prep.cable.id)
         _insert(conn, prep.cable, prep.parsed, by_cable.get(prep.cable.id, []))
     conn.commit()
+
+
+def _blobs(vector, sentence_vectors) -> list[bytes]:
+    """A chunk's vector and sentence vectors as its row stores them."""
+    import numpy as np
+
+    return [np.asarray(vector, dtype=np.float32).tobytes(), sentences.pack(sentence_vectors)]
 
 
 def _sync_keywords(conn, base: Path | None, wanted: list[int]) -> KeywordIndex:

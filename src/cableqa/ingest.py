@@ -186,13 +186,19 @@ class _Counting:
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
-    def encode(self, texts, progress=None, **kwargs):
+    def _counted(self, progress):
         def counted(n: int) -> None:  # per block of a batch: the page moves while a big batch is embedded
             self._count(n)
             if progress:
                 progress(n)
 
-        return self._inner.encode(texts, progress=counted, **kwargs)
+        return counted
+
+    def encode(self, texts, progress=None, **kwargs):
+        return self._inner.encode(texts, progress=self._counted(progress), **kwargs)
+
+    def encode_parts(self, texts, spans, progress=None, **kwargs):
+        return self._inner.encode_parts(texts, spans, progress=self._counted(progress), **kwargs)
 
 
 class Ingest:

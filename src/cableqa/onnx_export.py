@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import sentences
 from .errors import EmbedError
 
 FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx", "onnx-int8-mixed": "model-int8-mixed.onnx"}
@@ -134,11 +135,13 @@ def load(folder: Path, load_st: Callable, backend: str, threads: int | None = No
     return session, tokenizer, meta["pooling"], meta["dim"], meta["max_tokens"], fingerprint(path)
 
 
-def encoder(session, tokenizer, pooling: str, batch_size: int) -> Callable[[list[str]], np.ndarray]:
+def encoder(session, tokenizer, pooling: str, batch_size: int):
+    """The backend's batch encoder (:data:`cableqa.embed.Batch`): pooled vectors, and with spans
+    the vectors of each text's spans (:func:`cableqa.sentences.pool`) from the same pass."""
     inputs = {i.name for i in session.get_inputs()}
 
-    def encode(texts: list[str]) -> np.ndarray:
-        out = []
+    def encode(texts: list[str], spans: list | None) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        out, pooled = [], [] if spans is not None else None
         for start in range(0, len(texts), batch_size):
             batch = tokenizer.encode_batch(texts[start:start + batch_size])
             ids = np.array([e.ids for e in batch], dtype=np.int64)
@@ -150,6 +153,9 @@ def encoder(session, tokenizer, pooling: str, batch_size: int) -> Callable[[list
             else:
                 m = mask[..., None].astype(np.float32)
                 out.append((hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9))
-        return np.concatenate(out)
+            if pooled is not None:
+                pooled += [sentences.pool(h, np.array(e.offsets), sp)
+                           for h, e, sp in zip(hidden, batch, spans[start:start + batch_size])]
+        return np.concatenate(out), pooled
 
     return encode

@@ -34,16 +34,20 @@ class Prepared:
     chunks: tuple[chunking.Chunk, ...]
     contexts: tuple[str, ...]  # per chunk: what the keyword index sees beside the text
     texts: tuple[str, ...]  # per chunk: what the model embeds
-    keys: tuple[str, ...]  # per chunk: text_key of the embedded text (reuses an unchanged vector)
+    spans: tuple[tuple[tuple[int, int], ...], ...]  # per chunk: its sentences in the text (cableqa.sentences)
+    keys: tuple[str, ...]  # per chunk: text_key of the embedded text (reuses unchanged vectors)
     vectors: object = field(default=None, compare=False)  # per chunk, when an engine embedded them (numpy)
+    sentences: object = field(default=None, compare=False)  # per chunk, its sentence vectors, the same way
 
 
 def prepare_cable(cable: Cable, budget: int, count: Callable[[str], int]) -> Prepared:
     parsed, chunk_list = chunking.chunk_cable(cable, budget, count)
     terms = chunking.cable_terms(cable.subject, (ch.text for ch in chunk_list))
     contexts = tuple(chunking.context(cable, ch.section) for ch in chunk_list)
-    texts = tuple(chunking.embedding_input(ctx, ch.text, terms) for ctx, ch in zip(contexts, chunk_list))
-    return Prepared(cable, parsed, tuple(chunk_list), contexts, texts, tuple(text_key(t) for t in texts))
+    inputs = [chunking.embedding_input(ctx, ch.text, terms) for ctx, ch in zip(contexts, chunk_list)]
+    texts = tuple(text for text, _ in inputs)
+    return Prepared(cable, parsed, tuple(chunk_list), contexts, texts, tuple(spans for _, spans in inputs),
+                    tuple(text_key(t) for t in texts))
 
 
 def default_workers() -> int:

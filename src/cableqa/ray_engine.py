@@ -43,11 +43,13 @@ class _Worker:
 
     def run(self, cables: list[Cable], budget: int) -> list[Prepared]:
         preps = [prepare_cable(cable, budget, self.count) for cable in cables]
-        vectors = self.embedder.encode([text for p in preps for text in p.texts])
+        vectors, parts = self.embedder.encode_parts([text for p in preps for text in p.texts],
+                                                    [spans for p in preps for spans in p.spans])
         out, start = [], 0
         for p in preps:
-            out.append(replace(p, vectors=vectors[start:start + len(p.texts)]))
-            start += len(p.texts)
+            end = start + len(p.texts)
+            out.append(replace(p, vectors=vectors[start:end], sentences=parts[start:end]))
+            start = end
         return out
 
 

@@ -36,6 +36,7 @@ class Tuning:
     kw_context: float = 0.5
     expand_cables: int = 8  # every paragraph of this many best cables (and the earlier turns') joins the pool
     followup_paras: int = 3  # how many of the earlier turns' best paragraphs the "beside" signal reads
+    leaders: int = 20  # how many of the best candidates a re-ranking signal ("sentence") reorders
     weights: Mapping[str, float] = field(default_factory=lambda: dict(signals.WEIGHTS))
 
     def weighted(self, **changes: float) -> Tuning:
@@ -109,6 +110,10 @@ class Retriever:
 
     def texts(self, ids: list[int]) -> dict[int, str]:
         return self.index.texts(ids)
+
+    def sentences(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """Chunk id -> its sentence vectors."""
+        return self.index.sentences(ids)
 
     # -- fused ---------------------------------------------------------------------
     def candidates(self, query: Query, allowed: list[int] | None, extra_cables: Sequence[str] = ()

@@ -13,6 +13,9 @@ where ``base`` is the signal's *scale*, the one thing that differs between rows:
 * ``best``: the best score so far: the chat history's cable shares and a named cable sit on the
   question's own scale, however strong its match.
 
+A signal marked ``leaders`` is a re-ranking stage: it scores only the ``Tuning.leaders`` best
+candidates by the signals above it, so it decides between paragraphs the others already found.
+
 Weights are :data:`WEIGHTS` unless a ``Tuning`` says otherwise; a weight of 0 switches a signal
 off (and it is not computed), which is how ``benchmarks/loo.py`` leaves each one out.  The
 scorers read the question from its :class:`~cableqa.query.Query` and the index through the
@@ -35,6 +38,7 @@ class Signal:
     scale: str  # rank | best (module docstring)
     score: Callable[[Candidates], dict[int, float]]
     what: str
+    leaders: bool = False  # scores only the best candidates so far (Candidates.leaders)
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Candidates:
     prior: dict[str, float] = field(default_factory=dict)  # the chat's earlier turns: cable -> score
     answered: list[int] = field(default_factory=list)  # their best paragraphs
     named: frozenset[str] = frozenset()  # cables the question names
+    leaders: list[int] = field(default_factory=list)  # the best candidates so far, for a re-ranking signal
 
     def by_rank(self, ranked: list[int]) -> dict[int, float]:
         """A ranking as reciprocal-rank values, 1 for the first."""
@@ -114,6 +119,12 @@ def named_cable(c: Candidates) -> dict[int, float]:
     return c.of_cables(c.named)
 
 
+def sentence(c: Candidates) -> dict[int, float]:
+    q = c.retriever.encode(c.query.text)
+    best = {cid: float((vecs @ q).max()) for cid, vecs in c.retriever.sentences(c.leaders).items() if len(vecs)}
+    return c.by_rank(sorted(best, key=lambda cid: -best[cid]))
+
+
 SIGNALS = (
     Signal("dense", 1.0, "rank", dense, "the model: cosine of question and context + paragraph"),
     Signal("keyword", 1.0, "rank", keyword, "BM25 over the paragraph (1.0) and its cable context (0.5)"),
@@ -124,6 +135,8 @@ SIGNALS = (
     Signal("history", 1.0, "best", history, "its cable's share of the earlier turns' best cable score"),
     Signal("beside", 0.5, "rank", beside, "next to one of the earlier turns' 3 best paragraphs"),
     Signal("named_cable", 1.0, "best", named_cable, "from a cable the question names: first"),
+    Signal("sentence", 1.0, "rank", sentence, "the 20 best so far by their best sentence's cosine with the question "
+           "(sentence vectors from the paragraph's own pass: cableqa.sentences)", leaders=True),
 )
 WEIGHTS = {s.name: s.weight for s in SIGNALS}
 RANKINGS = ("dense", "keyword", "ask")  # the rank fusion; a cable's score for the chat is its best paragraph's
@@ -140,6 +153,8 @@ def fuse(c: Candidates, weights: Mapping[str, float], only: tuple[str, ...] | No
     for s in SIGNALS:
         w = weights.get(s.name, 0.0)
         if w and (only is None or s.name in only):
+            if s.leaders:
+                c.leaders = sorted(scores, key=lambda cid: -scores[cid])[: c.retriever.tuning.leaders]
             values = s.score(c)
             base = max(scores.values()) if s.scale == "best" and scores else unit
             for cid, x in values.items():

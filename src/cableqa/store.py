@@ -5,7 +5,7 @@ Layout of an index directory (default ``embeddings/``)::
     CURRENT              name of the live generation, e.g. "g000007" (replaced atomically)
     lock                 held by the one `cableqa index` that may write
     g000007/
-        index.sqlite     cables, paragraphs, chunks (+ vectors), chunks_fts (FTS5), meta (manifest)
+        index.sqlite     cables, paragraphs, chunks (+ vectors, sentence vectors), chunks_fts (FTS5), meta (manifest)
         vectors.faiss    FAISS index over the chunk vectors, keyed by chunk id
         keywords.npz     BM25 term counts of each chunk's text and context (cableqa.keywords)
         manifest.json    the manifest again, for people and other tools
@@ -34,11 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import sentences
 from .cables import Cable
 from .chunks import cable_terms
 from .errors import IndexError_
 
-FORMAT_VERSION = 2  # 2: keywords.npz
+FORMAT_VERSION = 3  # 2: keywords.npz; 3: sentence vectors beside each chunk vector
 SQL_VARS = 900  # ids bound per statement: under SQLite's 999-variable limit of older builds
 DB, VECTORS, KEYWORDS, MANIFEST = "index.sqlite", "vectors.faiss", "keywords.npz", "manifest.json"
 CURRENT, LOCK = "CURRENT", "lock"
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS paragraphs (
     PRIMARY KEY (cable_id, ordinal)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, cable_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
-    window INTEGER NOT NULL, text TEXT NOT NULL, text_key TEXT NOT NULL, vector BLOB NOT NULL);
+    window INTEGER NOT NULL, text TEXT NOT NULL, text_key TEXT NOT NULL, vector BLOB NOT NULL,
+    sentences BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_cable ON chunks(cable_id);
 CREATE TABLE IF NOT EXISTS refs (cable_id TEXT NOT NULL, ref_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS refs_ref ON refs(ref_id);
@@ -120,6 +122,12 @@ def select_in(conn: sqlite3.Connection, sql: str, ids: Iterable, extra: Sequence
     for start in range(0, len(ids), SQL_VARS):
         part = ids[start:start + SQL_VARS]
         yield from conn.execute(sql.format(marks=",".join("?" * len(part))), [*part, *extra])
+
+
+def sentence_vectors(conn: sqlite3.Connection, ids: Iterable[int], dim: int) -> dict[int, np.ndarray]:
+    """Chunk id -> its sentence vectors (:mod:`cableqa.sentences`), for ``ids``."""
+    return {cid: sentences.unpack(blob, dim)
+            for cid, blob in select_in(conn, "SELECT id, sentences FROM chunks WHERE id IN ({marks})", list(ids))}
 
 
 def vectors_of(conn: sqlite3.Connection, ids: Iterable[int] | None = None, dim: int = 0):
