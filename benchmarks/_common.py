@@ -276,6 +276,25 @@ def embed_texts(path: Path, count: Callable[[str], int], limit: int | None = Non
     return embed_inputs(path, count, limit, seed)[0]
 
 
+def rounds_args(ap, texts: int, backends: str, quick_texts: int):
+    """The options of the interleaved-rounds embedding benchmarks (batching.py, sentences.py); after
+    ``ap.parse_args()``, ``--quick`` has set ``quick_texts`` texts and one round."""
+    ap.add_argument("--texts", type=int, default=texts, help=f"chunk texts to embed (default {texts})")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the table gives the median")
+    ap.add_argument("--backends", default=backends, help="comma-separated backends")
+    ap.add_argument("--onnx-cache", default="/tmp/cableqa-bench-onnx", help="folder of the ONNX export")
+    ap.add_argument("--quick", action="store_true", help=f"{quick_texts} texts, one round: checks the script")
+    ap.add_argument("--out", help="also write the report to this file")
+
+    def parse():
+        args = ap.parse_args()
+        if args.quick:
+            args.texts, args.rounds = quick_texts, 1
+        return args
+
+    return parse
+
+
 def dev_questions(path: Path = DEV, limit: int | None = None) -> list[dict]:
     from cableqa.evaluate import load_questions
 

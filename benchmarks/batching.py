@@ -25,16 +25,9 @@ import _common as c
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--texts", type=int, default=600, help="chunk texts to embed (default 600)")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the table gives the median")
-    ap.add_argument("--backends", default="torch,bf16,onnx-int8-mixed", help="comma-separated backends")
+    parse = c.rounds_args(ap, texts=600, backends="torch,bf16,onnx-int8-mixed", quick_texts=60)
     ap.add_argument("--sizes", default="4,8,16,32,64", help="comma-separated batch sizes")
-    ap.add_argument("--onnx-cache", default="/tmp/cableqa-bench-onnx", help="folder of the ONNX export")
-    ap.add_argument("--quick", action="store_true", help="60 texts, one round: checks the script")
-    ap.add_argument("--out", help="also write the report to this file")
-    args = ap.parse_args()
-    if args.quick:
-        args.texts, args.rounds = 60, 1
+    args = parse()
 
     from cableqa.embed import DEFAULT_MODEL, batch_size_for, load_embedder
 

@@ -24,15 +24,7 @@ import _common as c
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--texts", type=int, default=400, help="chunk texts to embed (default 400)")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the table gives the median")
-    ap.add_argument("--backends", default="torch,bf16", help="comma-separated backends")
-    ap.add_argument("--onnx-cache", default="/tmp/cableqa-bench-onnx", help="folder of the ONNX export")
-    ap.add_argument("--quick", action="store_true", help="40 texts, one round: checks the script")
-    ap.add_argument("--out", help="also write the report to this file")
-    args = ap.parse_args()
-    if args.quick:
-        args.texts, args.rounds = 40, 1
+    args = c.rounds_args(ap, texts=400, backends="torch,bf16", quick_texts=40)()
 
     from cableqa.embed import DEFAULT_MODEL, load_embedder
 

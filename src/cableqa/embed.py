@@ -12,6 +12,9 @@ Backends (all give L2-normalised float32 vectors of the same model), one class e
   down-projections kept in float (where int8 lost its quality, see
   :mod:`cableqa.onnx_export`); exported once and cached in ``<index>/onnx/``.
 
+Every backend can also return, from the same pass, one vector per character span of each text
+(``encode_parts``): the indexer's sentence vectors (:mod:`cableqa.sentences`).
+
 Heavy imports (torch, sentence_transformers, onnxruntime) happen inside
 functions, so importing this module is instant.
 """
