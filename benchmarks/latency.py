@@ -42,6 +42,11 @@ def in_process(args, questions: list[dict], out: c.Output) -> float:
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     searcher = Searcher(args.index)
+    if args.query_backend:  # the same model on another backend embeds the questions
+        from cableqa.embed import load_embedder
+
+        searcher = Searcher(args.index, embedder=load_embedder(searcher.index.manifest.model, args.query_backend,
+                                                               device="cpu"))
     t1 = time.perf_counter()
     searcher.embedder.encode_query("warm up")
     t2 = time.perf_counter()
@@ -49,7 +54,7 @@ def in_process(args, questions: list[dict], out: c.Output) -> float:
     t3 = time.perf_counter()
     info = searcher.info()
     out.print(f"index {args.index}: {info['cables']} cables, {info['chunks']} chunks, FAISS {info['faiss']}, "
-              f"backend {info['backend']}; torch threads {torch.get_num_threads()}, FAISS (OpenMP) threads "
+              f"backend {info['backend']}, questions embedded by {searcher.embedder.backend}; torch threads {torch.get_num_threads()}, FAISS (OpenMP) threads "
               f"{faiss.omp_get_max_threads()}",
               f"cold start in process: open index {t1 - t0:.2f} s, model load {t2 - t1:.2f} s, "
               f"first search {t3 - t2:.2f} s", "")
@@ -169,6 +174,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 1) - 1),
                     help="torch threads (default: all cores but one, as `cableqa serve`)")
     ap.add_argument("--serve-questions", type=int, default=20, help="questions asked through the server (0: no serve)")
+    ap.add_argument("--query-backend", help="embed the questions with this backend instead of the index's (same "
+                    "model): torch under LD_PRELOAD=/tmp/avx2_only.so times a CPU without bf16 on a bf16-built index")
     ap.add_argument("--quick", action="store_true", help="10 questions once, 3 through the server: checks the script")
     ap.add_argument("--out", help="also write the report to this file")
     args = ap.parse_args()
