@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from _common import DEV, Output, answers, ms, open_searcher, percentile, table
 
-PRIORS = ("history", "beside", "time", "country", "ask", "sentence")  # added one by one, in this order
+PRIORS = ("history", "beside", "time", "who", "country", "ask", "sentence")  # added one by one, in this order
 STEPS = [  # (label, Tuning changes from the shipped defaults, signals left out)
     ("keyword only: BM25 over paragraph + cable context", {"mode": "keyword"}, ()),
     ("dense only: the model over context + paragraph", {"mode": "dense"}, ()),
@@ -27,8 +27,9 @@ STEPS = [  # (label, Tuning changes from the shipped defaults, signals left out)
     ("+ chat history: earlier turns' cables as prior", {}, PRIORS[1:]),
     ("+ paragraphs beside the earlier answers", {}, PRIORS[2:]),
     ("+ time named in the question", {}, PRIORS[3:]),
-    ("+ country named in the question", {}, PRIORS[4:]),
-    ("+ the asking clause after a lead", {}, PRIORS[5:]),
+    ("+ who-questions favour named people", {}, PRIORS[4:]),
+    ("+ country named in the question", {}, PRIORS[5:]),
+    ("+ the asking clause after a lead", {}, PRIORS[6:]),
     ("+ the 20 best reordered by their best sentence (= shipped)", {}, ()),
 ]
 

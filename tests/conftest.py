@@ -47,6 +47,9 @@ class FakeEmbedder:
     def token_counter(self):
         return self.count_tokens
 
+    def known_word(self, word: str) -> bool:
+        return len(word) <= 6  # short words are "dictionary" words, long ones names
+
     def _vec(self, text: str) -> np.ndarray:
         v = np.zeros(self.dim, dtype=np.float32)
         for w in re.findall(r"[a-z0-9]+", text.lower()):

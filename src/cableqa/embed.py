@@ -102,6 +102,8 @@ class Embedder(Protocol):
     @property
     def max_tokens(self) -> int: ...  # the model's input window, in word pieces
 
+    def known_word(self, word: str) -> bool: ...
+
     def count_tokens(self, text: str) -> int: ...
 
     def token_counter(self) -> Callable[[str], int]: ...  # count_tokens as an object that pickles
@@ -130,6 +132,7 @@ class _Model:
         self.threads = threads  # CPU threads of the model (None: torch's and ONNX Runtime's defaults)
         self._encode: Batch | None = None
         self._count: TokenCounter | None = None
+        self._vocab: set[str] | None = None
         self._dim: int | None = None
         self._max_tokens = 256
         self.fingerprint = ""
@@ -170,6 +173,7 @@ class _Model:
 
     def _set_counter(self, tokenizer) -> None:
         counter = TokenCounter(tokenizer.to_str())
+        self._vocab = set(counter.tokenizer.get_vocab())
         self._count = counter
 
     # -- API -------------------------------------------------------------
@@ -184,6 +188,12 @@ class _Model:
         """The model's input window, in word pieces."""
         self._ensure()
         return self._max_tokens
+
+    def known_word(self, word: str) -> bool:
+        """Whether ``word`` (lower case) is one whole piece of the model's vocabulary."""
+        self._ensure()
+        assert self._vocab is not None
+        return word in self._vocab
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model's tokenizer makes of ``text`` (no special tokens)."""

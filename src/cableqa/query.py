@@ -8,7 +8,7 @@
 * the time it is about ("in late August 2004": a soft prior, not a filter);
 * countries it names ("Slovakia's", "Swedish": :func:`cableqa.countries.named_in`);
 * names (capitalised words after the first) and whether it points back at the chat ("he", "such");
-* its asking clause after a lead that sets the scene.
+* whether it is a who-question, and its asking clause after a lead that sets the scene.
 
 :meth:`Query.describe` says in one line what was understood, for the user and for debugging.
 Nothing here reads the index; :mod:`cableqa.signals` scores paragraphs with what is here.
@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 from . import countries
 from .filters import CLASSIFICATIONS, Filters, date_bound
-from .text import CABLE_ID, stems
+from .text import CABLE_ID, LONG_WORDS, stems
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 
@@ -57,7 +57,8 @@ _PERIOD = re.compile(r"\b(?:(early|mid|middle|late)[- ]+)?(?:(" + "|".join(_MONT
                      + r")\s+(?:of\s+)?)?(?:\d{1,2},?\s+)?(19[4-9]\d|20[0-2]\d)\b", re.IGNORECASE)
 REPORT_DAYS = 90  # cables report events days or weeks after: the period runs on this long
 
-# -- names, the chat, the asking clause ------------------------------------------------------
+# -- who, names, the chat, the asking clause -------------------------------------------------
+_WHO = re.compile(r"\b(?:who|whom|whose)\b", re.IGNORECASE)
 # words that point back at the conversation ("And how did he ...", "such zones")
 _BACK = re.compile(r"^\W*(?:and|but|also|so)\b|\b(?:he|she|him|his|her|hers|they|them|their|theirs|it|its|this|"
                    r"that|these|those|such|same|other|new)\b", re.IGNORECASE)
@@ -165,6 +166,15 @@ def asked_clause(question: str) -> str | None:
     return m[2]
 
 
+def names_in(text: str, asked: frozenset[str], known: Callable[[str], bool]) -> int:
+    """How many distinct names ``text`` holds whose stems are not in ``asked`` (a question's
+    :func:`stems`): words the model's vocabulary lacks ("Utemuratov", "FJK"), capitalised
+    where the text has lower case."""
+    mixed = any(c.islower() for c in text)
+    return len({w.lower() for w in LONG_WORDS.findall(text)
+                if (not mixed or w[0].isupper()) and w.lower()[:5] not in asked and not known(w.lower())})
+
+
 @dataclass(frozen=True)
 class Query:
     """A question as search and ranking read it (built by :meth:`parse`; nothing reads it twice)."""
@@ -176,7 +186,9 @@ class Query:
     period: tuple[str, str] | None = None  # ISO dates a cable reporting the time it names falls in
     countries: frozenset[str] = frozenset()  # country codes, as cable TAGS spell them
     names: frozenset[str] = frozenset()  # stems of capitalised words after the first
+    stems: frozenset[str] = frozenset()  # stems of all its words
     points_back: bool = False  # "he", "such", "And ...": it continues the chat
+    asks_who: bool = False
     asking: str | None = None  # the asking clause after a lead that sets the scene
 
     @classmethod
@@ -185,7 +197,8 @@ class Query:
         text = (question or "").strip()
         return cls(text=text, filters=stated_filters(text), cables=named_cables(text, known_posts),
                    phrases=phrases(text), period=mentioned_period(text), countries=frozenset(countries.named_in(text)),
-                   names=stems(text, _NAME), points_back=bool(_BACK.search(text)), asking=asked_clause(text))
+                   names=stems(text, _NAME), stems=stems(text), points_back=bool(_BACK.search(text)),
+                   asks_who=bool(_WHO.search(text)), asking=asked_clause(text))
 
     @property
     def has_words(self) -> bool:
@@ -208,6 +221,8 @@ class Query:
         if self.cables:
             parts.append("cable " + ", ".join(c.lstrip("*") for c in self.cables))
         parts += [f"exact “{p}”" for p in self.phrases]
+        if self.asks_who:
+            parts.append("asks who")
         if self.asking:
             parts.append(f"asks “{self.asking}”")
         return " · ".join(parts)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from .query import Query
+from .query import Query, names_in
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,14 @@ def country(c: Candidates) -> dict[int, float]:
     return c.of_cables({cable for cable, codes in about.items() if codes & c.query.countries})
 
 
+def who(c: Candidates) -> dict[int, float]:
+    if not c.query.asks_who:
+        return {}
+    texts = c.retriever.texts(c.pool)
+    known = c.retriever.embedder.known_word
+    return {cid: min(names_in(texts[cid], c.query.stems, known), 3) / 3 for cid in c.pool}
+
+
 def history(c: Candidates) -> dict[int, float]:
     top = max(c.prior.values(), default=0.0)
     if top <= 0:
@@ -123,6 +131,7 @@ SIGNALS = (
     Signal("ask", 0.5, "rank", asking, "the model on the asking clause alone, after a lead setting the scene"),
     Signal("time", 1.0, "rank", time, "cable dated in the period the question names (or 90 days after)"),
     Signal("country", 0.5, "rank", country, "cable tagged with (or sent from a post of) a country named"),
+    Signal("who", 0.5, "rank", who, "who-question: names the question lacks (up to 3) in the paragraph"),
     Signal("history", 1.0, "best", history, "its cable's share of the earlier turns' best cable score"),
     Signal("beside", 0.5, "rank", beside, "next to one of the earlier turns' 3 best paragraphs"),
     Signal("named_cable", 1.0, "best", named_cable, "from a cable the question names: first"),
@@ -131,7 +140,7 @@ SIGNALS = (
 )
 WEIGHTS = {s.name: s.weight for s in SIGNALS}
 RANKINGS = ("dense", "keyword", "ask")  # the rank fusion; a cable's score for the chat is its best paragraph's
-EARLIER = ("dense", "keyword", "time", "country")  # what ranks the chat's earlier turns
+EARLIER = ("dense", "keyword", "time", "country", "who")  # what ranks the chat's earlier turns
 
 
 def fuse(c: Candidates, weights: Mapping[str, float], only: tuple[str, ...] | None = None
