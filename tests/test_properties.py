@@ -59,8 +59,9 @@ def printed(number: str, body: str) -> bool:
     """At a line start, or inside a line whose breaks the release lost (layout.GLUED_LINE); "3'" (a
     repeated number told apart) is printed as 3; "5 (SBU)" prints a number without a stop, "(SBU) 1." the
     marking first; a marked "1. (U)" glued to a header line ("... REASON: 1.4 (b), (d) 1. (U) This cable") or
-    to a rule ("-------7.  (C)"); a marked one in a line whose break was lost ("... the USG. 9.  (C)  Castells")."""
-    number = number.split("'")[0]
+    to a rule ("-------7.  (C)"); a marked one in a line whose break was lost ("... the USG. 9.  (C)  Castells");
+    with leading zeros ("05.")."""
+    number = "0*" + number.split("'")[0]  # "05." prints 5 (the layout reads numbers as integers)
     return any(re.match(rf"\s*(?:-{{3,}}[- \t]*)?(?:\([A-Za-z/ ]{{1,30}}\)\s*)?{number}\s*(?:[.)]|\s\()", line) or len(line) >= layout.GLUED_LINE
                and re.search(rf"\s{number}\.\s*[(A-Z\"]", line) or re.search(rf"\s{number}\.\s{{0,3}}\([A-Za-z]", line)
                for line in lines_of(body))
