@@ -101,9 +101,7 @@ class Index:
         except sqlite3.DatabaseError as exc:
             raise IndexError_(f"the index at {gen} is damaged ({exc}); run `{store.REBUILD_HINT}`") from exc
         self.manifest = store.Manifest.from_meta(meta, gen.name)
-        if self.manifest.format_version != store.FORMAT_VERSION:
-            raise IndexError_(f"the index at {self.dir.path} has format version {self.manifest.format_version}; "
-                              f"this cableqa reads version {store.FORMAT_VERSION}. Run `{store.REBUILD_HINT}`")
+        store.require_format(self.manifest.format_version, self.dir.path)
         try:
             self.faiss = vectors.load(gen / store.VECTORS)
             vectors.enable_lookup(self.faiss)

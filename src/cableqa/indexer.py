@@ -193,10 +193,7 @@ def run(sources: list[str | Path], index_path: str | Path, make_embedder: Callab
         settings = {"model": embedder.model, "backend": embedder.backend, "chunker": chunking.VERSION,
                     "window": str(window or "")}
         if base_meta and not rebuild:
-            if base_meta.get("format_version") != str(store.FORMAT_VERSION):
-                raise store.IndexError_(
-                    f"the index at {index_dir.path} has format version {base_meta.get('format_version')}; this "
-                    f"cableqa writes version {store.FORMAT_VERSION}. Run `{store.REBUILD_HINT}` once to rebuild it")
+            store.require_format(base_meta.get("format_version"), index_dir.path)
             for key in ("model", "backend"):
                 if base_meta.get(key) != settings[key]:
                     raise store.IndexError_(

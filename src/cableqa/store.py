@@ -99,6 +99,14 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def require_format(version, path) -> None:
+    """Refuse an index of another format version (``version`` as the meta table or manifest has it),
+    naming the fix: this cableqa reads and writes only :data:`FORMAT_VERSION`."""
+    if str(version) != str(FORMAT_VERSION):
+        raise IndexError_(f"the index at {path} has format version {version}; this cableqa reads and writes "
+                          f"version {FORMAT_VERSION}. Run `{REBUILD_HINT}`")
+
+
 def read_meta(conn: sqlite3.Connection) -> dict[str, str]:
     return {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM meta")}
 
