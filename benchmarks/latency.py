@@ -40,13 +40,17 @@ def in_process(args, questions: list[dict], out: c.Output) -> float:
     from cableqa.search import Searcher
 
     torch.set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    searcher = Searcher(args.index)
-    if args.query_backend:  # the same model on another backend embeds the questions
+    embedder = None
+    if args.query_backend:  # the same model on another backend embeds the questions (it loads on first use)
+        import json
+
+        from cableqa import store
         from cableqa.embed import load_embedder
 
-        searcher = Searcher(args.index, embedder=load_embedder(searcher.index.manifest.model, args.query_backend,
-                                                               device="cpu"))
+        manifest = json.loads((store.IndexDir(args.index).current() / store.MANIFEST).read_text())
+        embedder = load_embedder(manifest["model"], args.query_backend, device="cpu")
+    t0 = time.perf_counter()
+    searcher = Searcher(args.index, embedder=embedder)
     t1 = time.perf_counter()
     searcher.embedder.encode_query("warm up")
     t2 = time.perf_counter()
