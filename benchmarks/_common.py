@@ -15,6 +15,7 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -155,10 +156,14 @@ def start_serve(args: list[str], tmp: Path, env: dict | None = None, cwd: Path |
 # -- timing --------------------------------------------------------------------------------
 
 class Stopwatch:
-    """Seconds accumulated per label by timing wrappers patched onto library functions."""
+    """Seconds accumulated per label by timing wrappers patched onto library functions.
+
+    Times are exclusive: a timed call nested in another (in the same thread) counts under its own
+    label only, so the labels of one run add up to the time they cover, with no double counting."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
+        self._nested = threading.local()  # per thread: the time of timed calls inside each open one
 
     def __getitem__(self, label: str) -> float:
         return self.seconds.get(label, 0.0)
@@ -174,12 +179,18 @@ class Stopwatch:
         own = vars(owner).get(name)  # None: inherited (a method seen through an instance)
 
         def timed(*args, **kwargs):
+            stack = self._nested.__dict__.setdefault("stack", [])
+            stack.append(0.0)
             t = time.perf_counter()
             try:
                 return original(*args, **kwargs)
             finally:
+                spent = time.perf_counter() - t
+                inner = stack.pop()
+                if stack:
+                    stack[-1] += spent
                 key = label if isinstance(label, str) else label(*args, **kwargs)
-                self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - t
+                self.seconds[key] = self.seconds.get(key, 0.0) + spent - inner
 
         setattr(owner, name, timed)
         try:
@@ -203,7 +214,7 @@ def index_stages(embedder) -> Iterator[Stopwatch]:
     with ExitStack() as stack:
         for owner, name, label in [(indexer, "dedupe", "read"), (indexer, "_open_partial", "partial"),
                                    (chunks, "chunk_cable", "chunk"), (TokenCounter, "__call__", "count"),
-                                   (embedder, "encode", "encode"), (indexer, "_write_batch", "write"),
+                                   (embedder, "encode_parts", "encode"), (indexer, "_write_batch", "write"),
                                    (vectors, "load", "faiss"), (vectors, "sync", "faiss"),
                                    (vectors, "save", "faiss"), (indexer, "_sync_keywords", "keywords"),
                                    (KeywordIndex, "save", "keywords")]:
@@ -218,12 +229,12 @@ def stage_rows(sw: Stopwatch, total: float) -> list[list]:
     overlap the main thread's stages: shown, but not subtracted when working out "other"."""
     main = [("read + dedupe cables (decompress, JSON, header parse)", sw["read"]),
             ("open the new generation (copy of the base SQLite)", sw["partial"]),
-            ("embedding (Embedder.encode inside the indexer)", sw["encode"]),
-            ("SQLite writes (+ context, text keys, commits)", sw["write"] - sw["encode"]),
+            ("embedding (Embedder.encode_parts inside the indexer)", sw["encode"]),
+            ("SQLite writes (+ context, text keys, commits)", sw["write"]),
             ("FAISS (load, sync from SQLite, save)", sw["faiss"]),
             ("keyword index (BM25 counts, save)", sw["keywords"])]
     main.append(("other (waits for chunks, FTS optimize, WAL checkpoint, publish)", total - sum(s for _, s in main)))
-    beside = [("  chunking thread: parse paragraphs + cut windows (overlapped)", sw["chunk"] - sw["count"]),
+    beside = [("  chunking thread: parse paragraphs + cut windows (overlapped)", sw["chunk"]),
               ("  chunking thread: tokenizer counting (overlapped)", sw["count"])]
     return [[name, f"{s:.2f}", f"{100 * s / total:.1f}%"] for name, s in main + beside]
 

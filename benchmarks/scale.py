@@ -153,7 +153,7 @@ def main() -> None:
         library = ivf.nprobe  # vectors.tune's choice
         row(f"ivf{nlist}", f"nprobe={library} (vectors.py)", built, ivf, exact)
         probes = [p for p in (2 ** i for i in range(3, 16)) if p < nlist] + [nlist]
-        best = smallest(ivf, lambda p: setattr(ivf, "nprobe", p), probes, queries, exact)
+        best = smallest(ivf, lambda p, index=ivf: setattr(index, "nprobe", p), probes, queries, exact)
         if best != library:
             ivf.nprobe = best
             row(f"ivf{nlist}", f"nprobe={best} (smallest >= {RECALL_TARGET})", built, ivf, exact)
@@ -164,7 +164,7 @@ def main() -> None:
         hnsw.add_with_ids(x, ids)
         built = time.perf_counter() - t
         graph = faiss.downcast_index(hnsw.index).hnsw
-        graph.efSearch = smallest(hnsw, lambda ef: setattr(graph, "efSearch", ef), EF_SEARCH, queries, exact)
+        graph.efSearch = smallest(hnsw, lambda ef, g=graph: setattr(g, "efSearch", ef), EF_SEARCH, queries, exact)
         row(f"hnsw{args.hnsw_m}", f"efSearch={graph.efSearch} (smallest >= {RECALL_TARGET})", built, hnsw, exact)
         del hnsw, graph
 

@@ -50,7 +50,7 @@ def test_csv_dump_with_backslash_escapes(tmp_path):
 
 def test_jsonl_and_compression(tmp_path):
     recs = [cable_record(f"04TESTVILLE{i}", teletype(f"S{i}", [f"Paragraph {i}."])) for i in range(3)]
-    plain = write_jsonl(tmp_path / "a.jsonl", recs[:1])
+    write_jsonl(tmp_path / "a.jsonl", recs[:1])
     gz = tmp_path / "b.jsonl.gz"
     gz.write_bytes(gzip.compress(json.dumps(recs[1]).encode()))
     xz = tmp_path / "sub" / "c.jsonl.xz"
