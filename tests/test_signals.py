@@ -66,3 +66,18 @@ def test_leave_one_out_pairs_each_question():
     assert d["dR1"] == pytest.approx(0.25) and d["dR5"] == 0
     assert d["dMRR"] == pytest.approx((1 - 1 / 7 + 1 / 6 - 1 / 3) / 4)
     assert d["changed"] == [("a", "t", 1, 7), ("b", "t", 6, 3)]
+
+
+def test_a_cable_s_opening_paragraph_gives_up_0_3_of_a_first_place(monkeypatch):
+    table = (signals.Signal("dense", 1.0, "rank", signals.dense, ""),
+             signals.Signal("opening", -0.3, "rank", signals.opening, ""))
+    monkeypatch.setattr(signals, "SIGNALS", table)
+    place = {1: ("A", 1), 2: ("A", 2), 3: ("B", 2), 4: ("C", 3), 5: ("D", 2), 6: ("B", 1)}
+    c = signals.Candidates(Query.parse("What did the port say?"), Stub(), [1, 2, 3, 4, 5, 6], place)
+    scores, _ = signals.fuse(c, {"dense": 1.0, "opening": -0.3})
+    unit = 1 / 11  # rrf_k = 10: ranks 1..6 are worth 11/11, 11/12, ... 11/16 units
+    assert scores[1] == pytest.approx(0.7 * unit) and scores[2] == pytest.approx(unit * 11 / 12)
+    # A's summary, first by the model, comes 5th (11/15 > 0.7 > 11/16); B's opening stays last
+    assert sorted(scores, key=lambda cid: -scores[cid]) == [2, 3, 4, 5, 1, 6]
+    off, _ = signals.fuse(c, {"dense": 1.0, "opening": 0.0})
+    assert sorted(off, key=lambda cid: -off[cid]) == [1, 2, 3, 4, 5, 6]

@@ -16,8 +16,8 @@ where ``base`` is the signal's *scale*, the one thing that differs between rows:
 A signal marked ``leaders`` is a re-ranking stage: it scores only the ``Tuning.leaders`` best
 candidates by the signals above it, so it decides between paragraphs the others already found.
 
-Weights are :data:`WEIGHTS` unless a ``Tuning`` says otherwise; a weight of 0 switches a signal
-off (and it is not computed), which is how ``benchmarks/loo.py`` leaves each one out.  The
+Weights are :data:`WEIGHTS` unless a ``Tuning`` says otherwise; a negative weight demotes what
+the signal marks, and a weight of 0 switches a signal off (and it is not computed), which is how ``benchmarks/loo.py`` leaves each one out.  The
 scorers read the question from its :class:`~cableqa.query.Query` and the index through the
 ``Retriever`` (:mod:`cableqa.retrieval`); each is measured on the question sets in
 ``benchmarks/`` (``retrieval.py``: what each adds, ``loo.py``: what each loses when left out).
@@ -119,6 +119,10 @@ def named_cable(c: Candidates) -> dict[int, float]:
     return c.of_cables(c.named)
 
 
+def opening(c: Candidates) -> dict[int, float]:
+    return {cid: 1.0 for cid in c.pool if c.place[cid][1] == 1}
+
+
 def sentence(c: Candidates) -> dict[int, float]:
     q = c.retriever.encode(c.query.text)
     best = {cid: float((vecs @ q).max()) for cid, vecs in c.retriever.sentences(c.leaders).items() if len(vecs)}
@@ -135,6 +139,8 @@ SIGNALS = (
     Signal("history", 1.0, "best", history, "its cable's share of the earlier turns' best cable score"),
     Signal("beside", 0.5, "rank", beside, "next to one of the earlier turns' 3 best paragraphs"),
     Signal("named_cable", 1.0, "best", named_cable, "from a cable the question names: first"),
+    Signal("opening", -0.3, "rank", opening, "a cable's first paragraph, its summary or purpose: it restates the "
+           "paragraphs below, so a close call goes to the one that gives the detail"),
     Signal("sentence", 1.0, "rank", sentence, "the 20 best so far by their best sentence's cosine with the question "
            "(sentence vectors from the paragraph's own pass: cableqa.sentences)", leaders=True),
 )
