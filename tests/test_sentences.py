@@ -113,3 +113,18 @@ def test_the_real_model_s_sentence_vectors_come_from_the_paragraph_s_own_pass():
     q = model.encode_query("What did the minister say about the pipeline?")
     assert parts[0][0] @ q > parts[0][1] @ q  # the sentence on the pipeline, not the concert
     assert parts[0][0] @ q > vecs[0] @ q  # and it matches better than the whole paragraph
+
+
+def test_placed_finds_each_window_s_sentences_in_the_shown_text():
+    paragraph = "First one here. Second one there. Third one last."
+    one, two = np.eye(3, dtype=np.float32)[:2], np.eye(3, dtype=np.float32)[1:]
+    windows = [("First one here. Second one there.", one), ("Second one there. Third one last.", two)]
+    got = sentences.placed(paragraph, windows)
+    assert [(paragraph[a:b], v.tolist()) for a, b, v in got] == [
+        ("First one here.", [1, 0, 0]), ("Second one there.", [0, 1, 0]),
+        ("Second one there.", [0, 1, 0]), ("Third one last.", [0, 0, 1])]
+    # a long paragraph shows one window: the other window's sentences are not placed
+    shown = windows[1][0]
+    assert [shown[a:b] for a, b, _ in sentences.placed(shown, windows)] == ["Second one there.", "Third one last."]
+    # a window cut before its last sentence's vector: the spans past it get none
+    assert len(sentences.placed(paragraph, [(paragraph, np.eye(3, dtype=np.float32)[:2])])) == 2

@@ -85,6 +85,34 @@ def test_pick_answer_is_a_verbatim_sentence_of_a_top_hit(index_path):
     assert render.pick_answer(QUESTION, [], s.embedder.encode) is None
 
 
+def test_stored_sentence_vectors_shortlist_what_the_model_rereads(index_path):
+    s = Searcher(index_path, embedder=FakeEmbedder())
+    result = s.search(QUESTION, k=5)
+    assert result.vector is not None
+    hit = result.hits[0]
+    scores = s.sentence_scores(hit, result.vector)
+    assert scores and all(0 <= a < b <= len(hit.text) for a, b, _ in scores)  # spans of the shown text
+    read: list[list[str]] = []
+
+    def encode(texts):
+        read.append(texts)
+        return s.embedder.encode(texts)
+
+    assert render.pick_answer(QUESTION, result.hits, encode) is not None
+    # a stored cosine of 1 for one sentence of the third hit, 0 for the rest: it must be re-read
+    third = result.hits[2]
+    chosen = [p for p in prose_sentences(third.text) if len(p.split()) >= render.MIN_WORDS][-1]
+    at = third.text.find(chosen)
+
+    def scored(h):
+        return [(at, at + len(chosen), 1.0)] if h is third else [(0, len(h.text), 0.0)]
+
+    answer = render.pick_answer(QUESTION, result.hits, encode, scored=scored)
+    assert len(read[0]) - 1 > render.SHORTLIST and len(read[1]) - 1 == render.SHORTLIST
+    assert any(t.endswith(chosen) for t in read[1][1:])
+    assert answer is not None and answer.sentence in answer.hit.text
+
+
 def test_answer_html_cites_and_highlights(index_path):
     s = Searcher(index_path, embedder=FakeEmbedder())
     result = s.search(QUESTION + " cables from Almaty", k=5)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import countries, store, vectors
+from . import countries, sentences, store, vectors
 from .cables import source_path
 from .errors import IndexError_
 from .filters import Filters
@@ -204,6 +204,12 @@ class Index:
     def sentences(self, ids: list[int]) -> dict[int, np.ndarray]:
         """Chunk id -> its sentence vectors (:mod:`cableqa.sentences`), for ``ids``."""
         return store.sentence_vectors(self.conn, ids, self.manifest.dim)
+
+    def paragraph_sentences(self, cable_id: str, ordinal: int) -> list[tuple[str, np.ndarray]]:
+        """(chunk text, its sentence vectors) of each chunk of a paragraph, in window order."""
+        rows = self.conn.execute("SELECT text, sentences FROM chunks WHERE cable_id = ? AND ordinal = ? "
+                                 "ORDER BY window", (cable_id, ordinal)).fetchall()
+        return [(text, sentences.unpack(blob, self.manifest.dim)) for text, blob in rows]
 
     def nearest(self, qvec: np.ndarray, k: int) -> list[int]:
         """The ``k`` chunk ids nearest ``qvec``, best first (approximate where the FAISS index is)."""

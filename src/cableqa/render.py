@@ -32,6 +32,7 @@ from .text import WORD_ANY_CASE, prose_sentences
 ANSWER_FROM = 3  # the extractive answer comes from the top paragraphs only
 MIN_WORDS = 4  # shorter sentences ("End note.") are not answers
 OVERLAP_WEIGHT = 0.3
+SHORTLIST = 5  # sentences the model re-reads for the answer when stored sentence vectors chose them
 
 # After html.escape, the characters Markdown gives a meaning become numeric entities: plain text to it
 # ($ because the chat renders $$…$$ as LaTeX; : and / so that no bare URL is auto-linked).  Not "#" or
@@ -79,28 +80,59 @@ class Answer:
 
 
 def pick_answer(question: str, hits: Sequence[Hit], encode: Callable[[list[str]], np.ndarray],
-                top: int = ANSWER_FROM) -> Answer | None:
+                top: int = ANSWER_FROM, scored: Callable[[Hit], list[tuple[int, int, float]]] | None = None
+                ) -> Answer | None:
     """The sentence of the top ``top`` hits most similar to ``question`` (``encode``: normalised vectors).
 
     Each sentence is embedded after its cable's subject, which tells what a
     "He said that..." is about; the share of the question's words it holds
-    breaks near-ties.  (On the 110 dev questions this finds the evidence
-    sentence for 35, against 25 for the bare sentence by similarity alone.)
+    breaks near-ties.  With ``scored`` (a hit's stored sentence vectors' cosines
+    with the question, as ``(start, end, cosine)`` in its text:
+    ``Searcher.sentence_scores``), only the :data:`SHORTLIST` sentences they rank
+    best are embedded; the model pass is most of an answer's time on a CPU
+    without bf16.  (``benchmarks/answer.py``: the sentence quoted holds the
+    evidence about as often either way; the shortlist takes half the time.)
     """
     candidates = [(s, h) for h in hits[:top] for s in prose_sentences(h.text)]
     if not candidates or not question.strip():
         return None
     candidates = [c for c in candidates if len(c[0].split()) >= MIN_WORDS] or candidates
+    wanted = set(terms(question))
+
+    def overlap(sentence: str) -> float:
+        return len(wanted & set(terms(sentence))) / len(wanted) if wanted else 0.0
+
+    if scored is not None and len(candidates) > SHORTLIST:
+        prior = _stored_cosines(candidates, scored)
+        order = sorted(range(len(candidates)), key=lambda i: -(prior[i] + OVERLAP_WEIGHT * overlap(candidates[i][0])))
+        candidates = [candidates[i] for i in sorted(order[:SHORTLIST])]
     vectors = encode([question] + [f"{h.subject}. {s}" if h.subject else s for s, h in candidates])
     similarity = vectors[1:] @ vectors[0]
-    wanted = set(terms(question))
     best = None
     for (sentence, hit), sim in zip(candidates, similarity):
-        overlap = len(wanted & set(terms(sentence))) / len(wanted) if wanted else 0.0
-        score = float(sim) + OVERLAP_WEIGHT * overlap
+        score = float(sim) + OVERLAP_WEIGHT * overlap(sentence)
         if best is None or score > best.score:
             best = Answer(sentence, hit, score)
     return best
+
+
+def _stored_cosines(candidates: list[tuple[str, Hit]], scored: Callable[[Hit], list[tuple[int, int, float]]]
+                    ) -> list[float]:
+    """Each candidate sentence's best cosine among the stored sentence vectors that overlap it in its
+    hit's text (-1 where none does: the shortlist takes it last)."""
+    spans: dict[int, list[tuple[int, int, float]]] = {}
+    ends: dict[int, int] = {}  # per hit: where the previous candidate sentence was found
+    out = []
+    for sentence, hit in candidates:
+        if id(hit) not in spans:
+            spans[id(hit)] = scored(hit)
+        at = hit.text.find(sentence, ends.get(id(hit), 0))
+        if at < 0:
+            out.append(-1.0)
+            continue
+        end = ends[id(hit)] = at + len(sentence)
+        out.append(max((c for a, b, c in spans[id(hit)] if a < end and b > at), default=-1.0))
+    return out
 
 
 # -- chat answers ------------------------------------------------------------------------

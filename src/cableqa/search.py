@@ -19,6 +19,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
+from . import sentences
 from .embed import Embedder, load_embedder
 from .filters import Filters, match_origins
 from .index import Index
@@ -76,6 +79,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     understood: str = ""  # what was read from the question, in one line (Query.describe)
+    vector: np.ndarray | None = None  # the question's vector, when it was searched (Searcher.sentence_scores)
 
     def to_json(self) -> dict:
         return {"question": self.question, "filters": self.filters.describe(), "understood": self.understood,
@@ -198,6 +202,12 @@ class Searcher:
                             chunk=row.key))
         return _collapse_repeats(hits)[:k]
 
+    def sentence_scores(self, hit: Hit, qvec: np.ndarray) -> list[tuple[int, int, float]]:
+        """(start, end, cosine with ``qvec``) of each sentence of ``hit.text`` that has a stored
+        vector (:func:`cableqa.sentences.placed`): no model pass."""
+        windows = self.index.paragraph_sentences(hit.cable_id, hit.ordinal)
+        return [(a, b, float(v @ qvec)) for a, b, v in sentences.placed(hit.text, windows)]
+
     def _resolve_ids(self, mentioned: Sequence[str]) -> list[str]:
         out = []
         for ident in mentioned:
@@ -228,7 +238,9 @@ class Searcher:
         named = self._resolve_ids(query.cables)
         if named:
             result.notes.append("Cable named in the question shown first: " + ", ".join(named))
-        result.hits = self._hits(self.retriever.rank(query, history, allowed, named), k)
+        retriever = self.retriever
+        result.hits = self._hits(retriever.rank(query, history, allowed, named), k)
+        result.vector = retriever.encode(query.text)  # made for the ranking: no second pass
         if not result.hits:
             result.notes.append("No paragraph matched. Try other words, or fewer filters.")
         result.seconds = time.perf_counter() - started

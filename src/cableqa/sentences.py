@@ -23,6 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .text import sentence_spans
+
 Span = tuple[int, int]  # (start, end) characters of an embedding input
 
 
@@ -53,3 +55,16 @@ def pack(vectors: np.ndarray) -> bytes:
 
 def unpack(blob: bytes, dim: int) -> np.ndarray:
     return np.frombuffer(blob, dtype=np.float16).reshape(-1, dim).astype(np.float32)
+
+
+def placed(text: str, windows: Sequence[tuple[str, np.ndarray]]) -> list[tuple[int, int, np.ndarray]]:
+    """Where a paragraph's stored sentence vectors lie in ``text`` (the paragraph, or the one window
+    shown of a long one): (start, end, vector) for each sentence of each chunk in ``windows``
+    ((chunk text, its sentence vectors)) whose text ``text`` holds; the k-th vector is the k-th span
+    the indexer embedded (:func:`cableqa.chunks.embedding_input`)."""
+    out = []
+    for window, vectors in windows:
+        at = text.find(window)
+        if at >= 0:
+            out += [(at + a, at + b, v) for (a, b), v in zip(sentence_spans(window), vectors)]
+    return out

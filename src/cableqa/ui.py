@@ -89,7 +89,9 @@ class Engine:
         with self._lock:
             self.searcher.refresh()  # a `cableqa index` run since the last question: use its index now
             result = self.searcher.search(question, history=history, filters=filters, k=HITS_SHOWN)
-            answer = render.pick_answer(result.question, result.hits, self.searcher.embedder.encode)
+            qvec = result.vector
+            scored = None if qvec is None else (lambda hit: self.searcher.sentence_scores(hit, qvec))
+            answer = render.pick_answer(result.question, result.hits, self.searcher.embedder.encode, scored=scored)
         return result, answer
 
     def cable(self, cable_id: str):
