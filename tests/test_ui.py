@@ -11,6 +11,7 @@ import pytest
 from cableqa import export, indexer, render, ui
 from cableqa.cables import Report
 from cableqa.config import resolve
+from cableqa.retrieval import Tuning
 from cableqa.search import Searcher
 from cableqa.text import prose_sentences
 
@@ -111,6 +112,12 @@ def test_stored_sentence_vectors_shortlist_what_the_model_rereads(index_path):
     assert len(read[0]) - 1 > render.SHORTLIST and len(read[1]) - 1 == render.SHORTLIST
     assert any(t.endswith(chosen) for t in read[1][1:])
     assert answer is not None and answer.sentence in answer.hit.text
+
+
+def test_a_keyword_only_search_embeds_nothing_for_the_answer(index_path):
+    s = Searcher(index_path, embedder=FakeEmbedder(), tuning=Tuning(mode="keyword"))
+    result = s.search(QUESTION, k=5)
+    assert result.hits and result.vector is None  # no vector made for the ranking, none made for the answer
 
 
 def test_answer_html_cites_and_highlights(index_path):

@@ -71,6 +71,10 @@ class Retriever:
             self._vectors[text] = self.embedder.encode_query(text)
         return self._vectors[text]
 
+    def encoded(self, text: str) -> np.ndarray | None:
+        """The query vector of ``text`` if :meth:`encode` made it already (None: never embedded)."""
+        return self._vectors.get(text)
+
     # -- single rankings ---------------------------------------------------------
     def exact(self, qvec: np.ndarray, ids: list[int]) -> list[int]:
         """``ids`` by cosine similarity, best first, every one scored (vectors from memory)."""

@@ -79,7 +79,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     understood: str = ""  # what was read from the question, in one line (Query.describe)
-    vector: np.ndarray | None = None  # the question's vector, when it was searched (Searcher.sentence_scores)
+    vector: np.ndarray | None = None  # the question's vector, if the search embedded it (Searcher.sentence_scores)
 
     def to_json(self) -> dict:
         return {"question": self.question, "filters": self.filters.describe(), "understood": self.understood,
@@ -240,7 +240,7 @@ class Searcher:
             result.notes.append("Cable named in the question shown first: " + ", ".join(named))
         retriever = self.retriever
         result.hits = self._hits(retriever.rank(query, history, allowed, named), k)
-        result.vector = retriever.encode(query.text)  # made for the ranking: no second pass
+        result.vector = retriever.encoded(query.text)  # the ranking's, if it made one (keyword-only does not)
         if not result.hits:
             result.notes.append("No paragraph matched. Try other words, or fewer filters.")
         result.seconds = time.perf_counter() - started

@@ -17,10 +17,11 @@ A signal marked ``leaders`` is a re-ranking stage: it scores only the ``Tuning.l
 candidates by the signals above it, so it decides between paragraphs the others already found.
 
 Weights are :data:`WEIGHTS` unless a ``Tuning`` says otherwise; a negative weight demotes what
-the signal marks, and a weight of 0 switches a signal off (and it is not computed), which is how ``benchmarks/loo.py`` leaves each one out.  The
-scorers read the question from its :class:`~cableqa.query.Query` and the index through the
-``Retriever`` (:mod:`cableqa.retrieval`); each is measured on the question sets in
-``benchmarks/`` (``retrieval.py``: what each adds, ``loo.py``: what each loses when left out).
+the signal marks, and a weight of 0 switches a signal off (and it is not computed), which is how
+``benchmarks/loo.py`` leaves each one out.  The scorers read the question from its
+:class:`~cableqa.query.Query` and the index through the ``Retriever`` (:mod:`cableqa.retrieval`);
+each is measured on the question sets in ``benchmarks/`` (``retrieval.py``: what each adds,
+``loo.py``: what each loses when left out).
 """
 
 from __future__ import annotations
