@@ -15,7 +15,11 @@ A signal that changes nothing on a set measures nothing there; one that loses on
 validation set (which nobody tuned it on) is a candidate for removal.  ``--per-question`` lists every
 changed question (rank with -> without, "-" when not in the top 10).
 
+``--variant SPEC`` (``sets.py``'s ``--tuning`` syntax, repeatable) compares whole variants instead:
+the same paired differences, read as what the variant gains over the shipped settings.
+
     python benchmarks/loo.py --index /work/ix/sub-main [--per-question] [--out results/loo-subset.txt]
+    python benchmarks/loo.py --index /work/ix/sub-main --variant "dense=0.5,leaders=1000"
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import argparse
 
 from _common import Output, answers, open_searcher, table
-from sets import add_set_arguments, load_sets
+from sets import add_set_arguments, load_sets, tuning
 
 
 def _rr(rank: int | None, cut: int = 10) -> float:
@@ -53,7 +57,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_set_arguments(parser)
     parser.add_argument("--signals", help="comma-separated signals to leave out (default: every one)")
-    parser.add_argument("--sets", help="comma-separated sets to run (default: dev-tune,dev-check,validation)")
+    parser.add_argument("--variant", action="append", metavar="SPEC",
+                        help="compare this variant of the settings instead of leaving signals out (repeatable)")
+    parser.add_argument("--sets", help="comma-separated sets to run (default: all, validation-2 when its file exists)")
     parser.add_argument("--per-question", action="store_true", help="list every question a signal moves")
     parser.add_argument("--out", help="also write the output to this file")
     args = parser.parse_args()
@@ -66,12 +72,16 @@ def main() -> None:
     if args.sets:
         sets = {name: sets[name] for name in args.sets.split(",")}
     names = args.signals.split(",") if args.signals else [s.name for s in signals.SIGNALS]
-    out = Output("leave one signal out (cableqa.signals): paired differences on tune, check, validation", args.out)
+    # each run: (row name, its settings, True when the row reads "it minus shipped", not "shipped minus it")
+    runs = ([(spec, tuning(spec), True) for spec in args.variant] if args.variant
+            else [(name, Tuning().weighted(**{name: 0.0}), False) for name in names])
+    out = Output(f"{'variants of the settings' if args.variant else 'leave one signal out (cableqa.signals)'}: "
+                 "paired differences per question set", args.out)
     searcher = open_searcher(args.index, out, note="; shipped signal table:")
     out.print(signals.describe(), "")
 
-    def reports(tuning: Tuning) -> dict:
-        searcher.tuning = tuning
+    def reports(settings: Tuning) -> dict:
+        searcher.tuning = settings
         return {name: score(qs, answers(searcher)) for name, qs in sets.items()}
 
     shipped = {}
@@ -79,18 +89,23 @@ def main() -> None:
         out.print(report.table(f"shipped, {name}, per question type:"), "")
         shipped[name] = report.ranks
     rows, moved = [], []
-    for name in names:
-        without = {set_name: report.ranks for set_name, report in reports(Tuning().weighted(**{name: 0.0})).items()}
+    for name, settings, variant in runs:
+        other = {set_name: report.ranks for set_name, report in reports(settings).items()}
         for set_name in sets:
-            d = compare(shipped[set_name], without[set_name])
+            pair = (other[set_name], shipped[set_name]) if variant else (shipped[set_name], other[set_name])
+            d = compare(*pair)
             rows.append([name, set_name, len(shipped[set_name]), len(d["gained"]), len(d["lost"]),
                          f"{d['dR1']:+.3f}", f"{d['dR5']:+.3f}", f"{d['dMRR']:+.3f}", len(d["changed"])])
             moved += [f"{name} {set_name} {qid} {kind} {a or '-'} -> {b or '-'}" for qid, kind, a, b in d["changed"]]
             out.print("  " + "  ".join(str(c) for c in rows[-1]))  # as it comes: a long run shows progress
-    out.print("", "what each signal buys (shipped minus left out; gained/lost: in the top 5 only with/without it):",
-              table(["signal left out", "set", "n", "gained", "lost", "ΔR@1", "ΔR@5", "ΔMRR@10", "changed"], rows))
+    what = ("what each variant gains (variant minus shipped; gained/lost: in the top 5 only with/without it)"
+            if args.variant else "what each signal buys (shipped minus left out; gained/lost: in the top 5 only "
+            "with/without it)")
+    head = ["variant" if args.variant else "signal left out", "set", "n", "gained", "lost", "ΔR@1", "ΔR@5",
+            "ΔMRR@10", "changed"]
+    out.print("", what + ":", table(head, rows))
     if args.per_question:
-        out.print("", "questions a signal moves (signal set qid type rank-with -> rank-without):", *moved)
+        out.print("", "questions moved (row set qid type rank-first -> rank-second of the pair above):", *moved)
     out.save()
 
 

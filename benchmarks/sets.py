@@ -25,9 +25,10 @@ from _common import DEV, Output, answers, ms, open_searcher, percentile, table
 
 HERE = Path(__file__).resolve().parent
 VALIDATION = HERE / "validation.jsonl"
+VALIDATION2 = HERE / "validation2.jsonl"  # a second frozen set, written later (validation2.md)
 SPLIT = HERE / "dev_split.json"
 SPLIT_SEED = 17  # issue 17
-SETS = ("dev-tune", "dev-check", "validation")
+SETS = ("dev-tune", "dev-check", "validation", "validation-2")
 
 
 def split_dev(questions: list[dict], seed: int = SPLIT_SEED) -> dict[str, str]:
@@ -47,14 +48,16 @@ def split_dev(questions: list[dict], seed: int = SPLIT_SEED) -> dict[str, str]:
     return dict(sorted(halves.items()))
 
 
-def question_sets(dev: list[dict], split: dict[str, str], validation: list[dict]) -> dict[str, list[dict]]:
-    """The three sets by name; a dev question the split does not place raises ValueError naming it."""
+def question_sets(dev: list[dict], split: dict[str, str], validation: list[dict],
+                  validation2: list[dict] = ()) -> dict[str, list[dict]]:
+    """The sets by name (validation-2 only when given); a dev question the split does not place
+    raises ValueError naming it."""
     missing = [q["qid"] for q in dev if split.get(q["qid"]) not in ("tune", "check")]
     if missing:
         raise ValueError(f"{SPLIT.name} places no half for {', '.join(missing[:5])}: the dev set changed?")
     return {"dev-tune": [q for q in dev if split[q["qid"]] == "tune"],
             "dev-check": [q for q in dev if split[q["qid"]] == "check"],
-            "validation": validation}
+            "validation": validation, **({"validation-2": list(validation2)} if validation2 else {})}
 
 
 def add_set_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +65,32 @@ def add_set_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", default="/work/ix/sub", help="index directory")
     parser.add_argument("--dev", default=str(DEV), help="dev questions (JSON Lines)")
     parser.add_argument("--validation", default=str(VALIDATION), help="validation questions (JSON Lines)")
+    parser.add_argument("--validation2", default=str(VALIDATION2),
+                        help="second validation set (JSON Lines; skipped when the file is missing)")
     parser.add_argument("--split", default=str(SPLIT), help="dev qid -> tune/check (JSON)")
+    parser.add_argument("--tuning", default="", metavar="SPEC",
+                        help='search settings other than the defaults, e.g. "dense=0.5,leaders=1000" '
+                             "(signal weights by name, or a field of cableqa.retrieval.Tuning)")
+
+
+def tuning(spec: str):
+    """A ``Tuning`` from "name=value,..." (signal weights or Tuning fields); "" is the default one."""
+    from dataclasses import fields, replace
+
+    from cableqa import signals
+    from cableqa.retrieval import Tuning
+
+    weights, knobs = {}, {}
+    kinds = {f.name: f.type for f in fields(Tuning)}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, value = item.partition("=")
+        if name in signals.WEIGHTS:
+            weights[name] = float(value)
+        elif name in kinds and name != "weights":
+            knobs[name] = int(value) if kinds[name] == "int" else float(value) if kinds[name] == "float" else value
+        else:
+            raise SystemExit(f"--tuning: no signal or setting {name!r}")
+    return replace(Tuning(), **knobs).weighted(**weights)
 
 
 def load_sets(args: argparse.Namespace, dev: list[dict] | None = None) -> dict[str, list[dict]]:
@@ -70,7 +98,8 @@ def load_sets(args: argparse.Namespace, dev: list[dict] | None = None) -> dict[s
     from cableqa.evaluate import load_questions
 
     dev = load_questions(args.dev) if dev is None else dev
-    return question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation))
+    second = load_questions(args.validation2) if Path(args.validation2).exists() else []
+    return question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation), second)
 
 
 def main() -> None:
@@ -91,7 +120,8 @@ def main() -> None:
 
     sets = load_sets(args, dev)
     out = Output("retrieval on the dev tune half, the dev check half and the validation set", args.out)
-    searcher = open_searcher(args.index, out, note="; default search settings")
+    searcher = open_searcher(args.index, out, note=f"; search settings: {args.tuning or 'default'}")
+    searcher.tuning = tuning(args.tuning)
     reports = {name: score(qs, answers(searcher)) for name, qs in sets.items()}
 
     base = reports["dev-tune"].overall.row()["R@5"]
