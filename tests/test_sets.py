@@ -1,4 +1,4 @@
-"""The question sets of benchmarks/sets.py: the dev split and the frozen validation set."""
+"""The question sets of benchmarks/sets.py: the dev split and the frozen validation sets."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from conftest import DEV, ROOT, SUBSET, need_shared
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_validation_sample import (evidence_problems, printed_number, question_problems,  # noqa: E402
                                     sample_order)
-from sets import SPLIT, VALIDATION, question_sets, split_dev  # noqa: E402
+from sets import SPLIT, VALIDATION, VALIDATION2, question_sets, split_dev, tuning  # noqa: E402
 
 BODY = """CONFIDENTIAL  EMBASSY X 000123
 
@@ -44,6 +44,8 @@ def test_question_sets_names_a_dev_question_the_split_misses():
     dev = [{"qid": "D-1", "type": "a"}, {"qid": "D-2", "type": "a"}]
     sets = question_sets(dev, {"D-1": "tune", "D-2": "check"}, [{"qid": "V-1"}])
     assert [[q["qid"] for q in qs] for qs in sets.values()] == [["D-1"], ["D-2"], ["V-1"]]
+    assert list(question_sets(dev, {"D-1": "tune", "D-2": "check"}, [], [{"qid": "W-1"}])) == [
+        "dev-tune", "dev-check", "validation", "validation-2"]
     with pytest.raises(ValueError, match="D-2"):
         question_sets(dev, {"D-1": "tune"}, [])
 
@@ -75,12 +77,21 @@ def test_committed_split_is_what_the_seed_gives():
     assert json.loads(SPLIT.read_text()) == split_dev(load_questions(DEV))
 
 
-def test_validation_set_is_well_formed_and_its_evidence_is_in_its_cables():
+def test_tuning_reads_signal_weights_and_settings():
+    t = tuning("dense=0.5, leaders=7")
+    assert (t.w("dense"), t.w("keyword"), t.leaders) == (0.5, 1.0, 7)
+    assert tuning("") == tuning(" ")
+    with pytest.raises(SystemExit, match="nope"):
+        tuning("nope=1")
+
+
+@pytest.mark.parametrize("path,least", [(VALIDATION, 66), (VALIDATION2, 60)], ids=["validation", "validation-2"])
+def test_validation_set_is_well_formed_and_its_evidence_is_in_its_cables(path, least):
     need_shared(SUBSET)
     from cableqa.cables import Report, read_paths
 
-    questions = load_questions(VALIDATION)
-    assert len(questions) >= 66 and len({q["cable_id"] for q in questions}) >= 66
+    questions = load_questions(path)
+    assert len(questions) >= least and len({q["cable_id"] for q in questions}) >= least
     dev_gold = {q["cable_id"] for q in load_questions(DEV)} if DEV.exists() else set()
     wanted = {q["cable_id"] for q in questions}
     bodies = {c.id: c.body for c in read_paths([SUBSET], Report()) if c.id in wanted}
@@ -88,3 +99,9 @@ def test_validation_set_is_well_formed_and_its_evidence_is_in_its_cables():
                 for q in questions if q["cable_id"] in bodies}
     assert {qid: p for qid, p in problems.items() if p} == {}
     assert wanted <= set(bodies) and not wanted & dev_gold
+
+
+def test_the_validation_sets_share_no_cable_and_no_qid():
+    first, second = load_questions(VALIDATION), load_questions(VALIDATION2)
+    assert not {q["cable_id"] for q in first} & {q["cable_id"] for q in second}
+    assert not {q["qid"] for q in first} & {q["qid"] for q in second}
