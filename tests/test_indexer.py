@@ -155,6 +155,34 @@ def test_search_over_fake_index(tmp_path, make_fake):
     json.dumps(result.to_json())
 
 
+class CountingEmbedder(FakeEmbedder):
+    """Counts one-at-a-time query embeddings, as well as batch calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.queries = []
+
+    def encode_query(self, text):
+        self.queries.append(text)
+        return super().encode_query(text)
+
+
+def test_a_batch_embedded_ahead_searches_as_one_at_a_time_does_with_one_model_pass(tmp_path, make_fake):
+    ix = tmp_path / "ix"
+    run([write_jsonl(tmp_path / "a.jsonl", records(5)), SEED], ix, make_fake)
+    asked = [("What does Beta 3 add on subject3?", ()),
+             ("In the cable from Almaty, who was suspected of planning violence?", ()),
+             ("And what did the minister say?", ("Who was suspected of planning violence?",))]
+    single = Searcher(ix, embedder=CountingEmbedder())
+    expected = [[(h.cable_id, h.para) for h in single.search(q, history=h, k=5).hits] for q, h in asked]
+    assert len(single.embedder.queries) >= len(asked) + 2  # asking clause and earlier turns as well
+    batch = Searcher(ix, embedder=CountingEmbedder())
+    batch.embed_ahead(asked)
+    assert batch.embedder.calls == 1 and batch.embedder.encoded == len(set(single.embedder.queries))
+    assert [[(h.cable_id, h.para) for h in batch.search(q, history=h, k=5).hits] for q, h in asked] == expected
+    assert batch.embedder.queries == []  # nothing left to embed one at a time
+
+
 def test_quoted_phrase_must_match_word_for_word(tmp_path, make_fake):
     ix = tmp_path / "ix"
     run([write_jsonl(tmp_path / "a.jsonl", records(5)), SEED], ix, make_fake)

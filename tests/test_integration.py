@@ -13,11 +13,14 @@ pytestmark = pytest.mark.slow
 ASK = "Who did Kazakhstan's Security Council Secretary suspect of planning post-election violence?"
 
 
-def cableqa(*args, stdin=None):
+def cableqa(*args, stdin=None, errors=None):
+    """The command's stdout (it must succeed); ``errors``: a list that receives its stderr."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-m", "cableqa.cli", *map(str, args)], input=stdin, env=env,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
+    if errors is not None:
+        errors.append(out.stderr)
     return out.stdout
 
 
@@ -45,11 +48,16 @@ def test_info_json_and_search_json(seed_index):
 
 
 def test_batch_mode_answers_every_line(seed_index):
-    lines = [{"qid": "a", "q": ASK, "history": []},
-             {"qid": "b", "q": "And what did the Interior Minister say?", "history": [ASK]}]
-    out = cableqa("search", "--jsonl", "--index", seed_index, stdin="".join(json.dumps(x) + "\n" for x in lines))
+    lines = [{"qid": "a", "q": ASK, "history": []}, "not json", {"qid": "x", "q": 3},
+             {"qid": "b", "q": "And what did the Interior Minister say?", "history": [ASK]},
+             {"qid": "y", "q": ASK, "history": "not a list"}]
+    errors = []
+    out = cableqa("search", "--jsonl", "--index", seed_index, errors=errors,
+                  stdin="".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines))
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [r["qid"] for r in rows] == ["a", "b"]
+    assert [r["qid"] for r in rows] == ["a", "b"]  # the bad lines are skipped, the rest answered
+    assert [line.split(":")[0] for line in errors[0].splitlines() if "skipped" in line] == [
+        "stdin line 2", "stdin line 3", "stdin line 5"]
     assert rows[0]["hits"][0]["para"] == "3"
     assert set(rows[0]["hits"][0]) >= {"cable_id", "para", "text", "score", "origin", "created", "classification",
                                        "subject"}

@@ -34,12 +34,45 @@ for _command in (index, adapt, serve):
     cli.add_command(_command)
 
 
+def _question_lines(stream):
+    """(line number, question) for each line of ``stream`` that is a JSON object with a "q" string
+    and, if any, a list of strings as "history"; any other non-blank line is skipped with a message."""
+    for n, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            q = json.loads(line)
+            if not isinstance(q, dict) or not isinstance(q.get("q"), str):
+                raise ValueError('not an object with a "q" string')
+            history = q.get("history") or []
+            if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+                raise ValueError('"history" is not a list of strings')
+        except ValueError as exc:  # a JSONDecodeError is one
+            click.echo(f"stdin line {n}: skipped ({exc})", err=True)
+            continue
+        yield n, q
+
+
+def _batches(items, size: int):
+    block = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
 @click.option("-k", "--k", "k", default=10, show_default=True, help="How many paragraphs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--jsonl", is_flag=True, help='Batch: read {"qid","q","history"} lines on stdin, write hits per line.')
+@click.option("--batch", default=64, show_default=True, type=click.IntRange(min=1),
+              help="With --jsonl: questions read and embedded together, in one model pass (1: each line is "
+                   "answered as soon as it arrives, for a program that waits for every answer).")
 @click.option("--origin", help='Sending post, fuzzy ("Almaty" matches "US Office Almaty").')
 @click.option("--since", help="Earliest date, YYYY or YYYY-MM or YYYY-MM-DD.")
 @click.option("--until", help="Latest date, YYYY or YYYY-MM or YYYY-MM-DD.")
@@ -47,7 +80,7 @@ for _command in (index, adapt, serve):
 @click.option("--tag", "tags", multiple=True, help="TAGS code, e.g. PTER (repeatable).")
 @click.option("--cable", "cable_ids", multiple=True, help="Only this cable id (repeatable).")
 @click.option("--model", help=MODEL_HELP)
-def search(question, index_path, k, as_json, jsonl, origin, since, until, classification, tags, cable_ids, model):
+def search(question, index_path, k, as_json, jsonl, batch, origin, since, until, classification, tags, cable_ids, model):
     """Print the paragraphs that best answer QUESTION, with citations.
 
     Filters can be flags or written in the question ("cables from Cairo in
@@ -69,17 +102,12 @@ def search(question, index_path, k, as_json, jsonl, origin, since, until, classi
     except ValueError as exc:
         fail(exc)
     if jsonl:
-        for n, line in enumerate(sys.stdin, 1):
-            if not line.strip():
-                continue
-            try:
-                q = json.loads(line)
+        for block in _batches(_question_lines(sys.stdin), batch):
+            searcher.embed_ahead((q["q"], q.get("history") or ()) for _, q in block)  # one model pass
+            for _, q in block:
                 result = searcher.search(q["q"], history=q.get("history") or (), filters=flags, k=k)
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                click.echo(f"stdin line {n}: skipped ({exc})", err=True)
-                continue
-            click.echo(json.dumps({"qid": q.get("qid"), "hits": [h.to_json() for h in result.hits]},
-                                  ensure_ascii=False))
+                click.echo(json.dumps({"qid": q.get("qid"), "hits": [h.to_json() for h in result.hits]},
+                                      ensure_ascii=False))
         return
     if not question:
         raise click.UsageError("give a QUESTION, or --jsonl with questions on stdin")

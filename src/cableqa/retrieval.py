@@ -58,12 +58,24 @@ def _rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int,
     return scores
 
 
+def earlier_turns(history: Sequence[str]) -> str:
+    """The chat's earlier user turns as one text, the way the ranking reads them."""
+    return " ".join(h for h in history if h and h.strip())
+
+
+def query_texts(query: Query, history: Sequence[str]) -> list[str]:
+    """Every text a ranking of ``query`` after ``history`` may embed (:meth:`Retriever.encode`):
+    the question, its asking clause, the earlier turns.  A batch embeds them ahead, in one pass."""
+    earlier = earlier_turns(history)
+    return [t for t in (query.text, query.asking, earlier and Query.parse(earlier).text) if t]
+
+
 class Retriever:
-    def __init__(self, index: Index, embedder, tuning: Tuning):
+    def __init__(self, index: Index, embedder, tuning: Tuning, known: Mapping[str, np.ndarray] | None = None):
         self.index = index
         self.embedder = embedder
         self.tuning = tuning
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors: dict[str, np.ndarray] = dict(known or {})  # ``known``: embedded ahead, by text
 
     def encode(self, text: str) -> np.ndarray:
         """The query vector of ``text``, embedded once per Retriever (a question and its asking clause)."""
@@ -156,7 +168,7 @@ class Retriever:
         """What the chat's earlier turns found: their best cables (to pool), each cable's score and
         their best paragraphs; nothing when the question leaves the conversation."""
         t = self.tuning
-        earlier = " ".join(h for h in history if h and h.strip())
+        earlier = earlier_turns(history)
         if not earlier or not t.w("history"):
             return [], {}, []
         c = self.candidates(replace(Query.parse(earlier), asking=None), allowed)

@@ -15,7 +15,7 @@ For a question (plus the earlier turns of a chat) it
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from .filters import Filters, match_origins
 from .index import Index
 from .keywords import fts_phrase_query
 from .query import Query
-from .retrieval import Retriever, Tuning
+from .retrieval import Retriever, Tuning, query_texts
 from .text import citation, post_of, words
 
 DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
@@ -109,11 +109,19 @@ class Searcher:
         self.device = device
         self.tuning = tuning or Tuning()
         self._embedder = embedder
+        self._ahead: dict[str, np.ndarray] = {}  # query vectors embedded ahead for a batch (embed_ahead)
         self._load_lookups()
 
     @property
     def retriever(self) -> Retriever:
-        return Retriever(self.index, self.embedder, self.tuning)
+        return Retriever(self.index, self.embedder, self.tuning, self._ahead)
+
+    def embed_ahead(self, asked: Iterable[tuple[str, Sequence[str]]]) -> None:
+        """Embed what the searches of a batch of (question, history) will need in one model pass,
+        batched by length, instead of one question at a time; replaces the previous batch's."""
+        texts = sorted({t for question, history in asked
+                        for t in query_texts(Query.parse(question, self.posts), history)})
+        self._ahead = dict(zip(texts, self.embedder.encode(texts))) if texts else {}
 
     # -- index lifecycle -------------------------------------------------------
     def _load_lookups(self) -> None:
@@ -127,6 +135,7 @@ class Searcher:
         fresh = Index(self.path)
         old, self.index = self.index, fresh
         old.close()
+        self._ahead = {}
         if self._embedder and (self._embedder.model, self._embedder.backend) != (fresh.manifest.model,
                                                                                   fresh.manifest.backend):
             self._embedder = None
