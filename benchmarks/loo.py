@@ -96,7 +96,9 @@ def main() -> None:
             d = compare(*pair)
             rows.append([name, set_name, len(shipped[set_name]), len(d["gained"]), len(d["lost"]),
                          f"{d['dR1']:+.3f}", f"{d['dR5']:+.3f}", f"{d['dMRR']:+.3f}", len(d["changed"])])
-            moved += [f"{name} {set_name} {qid} {kind} {a or '-'} -> {b or '-'}" for qid, kind, a, b in d["changed"]]
+            moved += [f"{name} {set_name} {qid} {kind} " + (f"{b or '-'} -> {a or '-'}" if variant else
+                                                           f"{a or '-'} -> {b or '-'}")
+                      for qid, kind, a, b in d["changed"]]
             out.print("  " + "  ".join(str(c) for c in rows[-1]))  # as it comes: a long run shows progress
     what = ("what each variant gains (variant minus shipped; gained/lost: in the top 5 only with/without it)"
             if args.variant else "what each signal buys (shipped minus left out; gained/lost: in the top 5 only "
@@ -105,7 +107,8 @@ def main() -> None:
             "ΔMRR@10", "changed"]
     out.print("", what + ":", table(head, rows))
     if args.per_question:
-        out.print("", "questions moved (row set qid type rank-first -> rank-second of the pair above):", *moved)
+        out.print("", "questions moved (row set qid type rank " + ("shipped -> with the variant" if args.variant
+                                                                    else "with -> without the signal") + "):", *moved)
     out.save()
 
 
