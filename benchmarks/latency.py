@@ -73,10 +73,11 @@ def in_process(args, questions: list[dict], out: c.Output) -> float:
 
     sw = c.Stopwatch()
     per_q: list[dict[str, float]] = []
-    # Retriever.rank is stages 1-2: the question's vector, FAISS and BM25 (stage 1), then the pool's exact
-    # vectors and the signals fused (stage 2). The stopwatch's times are exclusive: "embed" holds the asking
-    # clause's embedding made inside the fusion too, and what is left of rank is pool and place lookups
-    with sw.patched(type(searcher.embedder), "encode_query", "embed"), sw.patched(Retriever, "dense", "dense"), \
+    # Retriever.rank is stages 1-2: the query vectors (question, asking clause, earlier turns: one pass),
+    # FAISS and BM25 (stage 1), then the pool's exact vectors and the signals fused (stage 2). The stopwatch's
+    # times are exclusive, so what is left of rank is pool and place lookups
+    with sw.patched(type(searcher.embedder), "encode", "embed"), \
+            sw.patched(type(searcher.embedder), "encode_query", "embed"), sw.patched(Retriever, "dense", "dense"), \
             sw.patched(Retriever, "keyword", "bm25"), sw.patched(Retriever, "exact", "exact"), \
             sw.patched(signals, "fuse", "fuse"), sw.patched(Retriever, "sentences", "sentences"), \
             sw.patched(Retriever, "rank", "rank"), sw.patched(Searcher, "_hits", "rows"):
@@ -86,7 +87,7 @@ def in_process(args, questions: list[dict], out: c.Output) -> float:
                 t = time.perf_counter()
                 searcher.search(q["q"], history=q.get("history") or (), k=10)
                 total = time.perf_counter() - t
-                per_q.append({"query embedding (encode_query: question, asking clause)": sw["embed"],
+                per_q.append({"query embedding (question, asking clause, earlier turns)": sw["embed"],
                               "dense, k=100 (FAISS; exact within filters)": sw["dense"],
                               "BM25 keyword, k=100": sw["bm25"],
                               "exact vectors (the pool; the asking clause's ranking)": sw["exact"],

@@ -75,6 +75,27 @@ def test_batch_size_per_backend_and_device(backend, device, size):
     assert load_embedder(backend=backend, device=device, batch_size=5).batch_size == 5
 
 
+@pytest.mark.parametrize("backend,device,chosen,expected", [
+    ("torch", "cpu", "auto", "onnx"),  # the same fp32 weights, half the time for one question
+    ("torch", "cuda", "auto", "torch"),
+    ("bf16", "cpu", "auto", "bf16"),
+    ("onnx-int8-mixed", "cpu", "auto", "onnx-int8-mixed"),
+    ("torch", "cpu", "torch", "torch"),  # CABLEQA_QUERY_BACKEND / a Settings choice wins
+])
+def test_query_backend(backend, device, chosen, expected):
+    from cableqa.embed import query_backend
+
+    assert query_backend(backend, device, chosen) == expected
+
+
+def test_query_backend_setting_is_checked(monkeypatch):
+    monkeypatch.setenv("CABLEQA_QUERY_BACKEND", "onnx")
+    assert config.resolve().query_backend == "onnx"
+    monkeypatch.setenv("CABLEQA_QUERY_BACKEND", "fast")
+    with pytest.raises(ValueError, match="query backend must be auto or one of"):
+        config.resolve()
+
+
 @pytest.mark.slow
 def test_int8_mixed_is_exported_offline_and_close_to_fp32(tmp_path):
     """Exported from the bundled model into the cache (no hub), only the FFN down-projections in float,
@@ -101,3 +122,9 @@ def test_int8_mixed_is_exported_offline_and_close_to_fp32(tmp_path):
     float_matmuls = [n.name for n in graph.node if n.op_type == "MatMul"]
     assert sorted(float_matmuls) == sorted(onnx_export.ffn_down_projections(onnx.load(str(folder / "model.onnx"))))
     assert len(float_matmuls) == 6  # one per layer of MiniLM-L6
+    # the fp32 export the int8 files come from embeds a torch index's questions: the same vectors
+    torch_model, onnx_model = (load_embedder(backend=b, device="cpu", cache_dir=tmp_path) for b in ("torch", "onnx"))
+    questions = ["Who met the minister?", texts[0], texts[2] + " What did he say about the pipeline in May?"]
+    for q in questions:
+        assert float(onnx_model.encode_query(q) @ torch_model.encode_query(q)) > 0.99999
+    assert np.all((onnx_model.encode(questions) * torch_model.encode(questions)).sum(1) > 0.99999)  # padded

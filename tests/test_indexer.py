@@ -156,18 +156,22 @@ def test_search_over_fake_index(tmp_path, make_fake):
 
 
 class CountingEmbedder(FakeEmbedder):
-    """Counts one-at-a-time query embeddings, as well as batch calls."""
+    """Records the texts it embeds, in batches (encode) and one at a time (encode_query)."""
 
     def __init__(self):
         super().__init__()
-        self.queries = []
+        self.texts, self.queries = [], []
+
+    def encode(self, texts, progress=None, block=256):
+        self.texts += texts
+        return super().encode(texts, progress, block)
 
     def encode_query(self, text):
         self.queries.append(text)
         return super().encode_query(text)
 
 
-def test_a_batch_embedded_ahead_searches_as_one_at_a_time_does_with_one_model_pass(tmp_path, make_fake):
+def test_a_search_embeds_its_texts_in_one_pass_and_a_batch_ahead_in_one_for_all(tmp_path, make_fake):
     ix = tmp_path / "ix"
     run([write_jsonl(tmp_path / "a.jsonl", records(5)), SEED], ix, make_fake)
     asked = [("What does Beta 3 add on subject3?", ()),
@@ -175,12 +179,22 @@ def test_a_batch_embedded_ahead_searches_as_one_at_a_time_does_with_one_model_pa
              ("And what did the minister say?", ("Who was suspected of planning violence?",))]
     single = Searcher(ix, embedder=CountingEmbedder())
     expected = [[(h.cable_id, h.para) for h in single.search(q, history=h, k=5).hits] for q, h in asked]
-    assert len(single.embedder.queries) >= len(asked) + 2  # asking clause and earlier turns as well
+    # one pass a search, and it holds the asking clause and the earlier turns as well
+    assert single.embedder.calls == len(asked) and len(single.embedder.texts) == len(asked) + 2
     batch = Searcher(ix, embedder=CountingEmbedder())
     batch.embed_ahead(asked)
-    assert batch.embedder.calls == 1 and batch.embedder.encoded == len(set(single.embedder.queries))
+    assert batch.embedder.calls == 1 and sorted(batch.embedder.texts) == sorted(single.embedder.texts)
     assert [[(h.cable_id, h.para) for h in batch.search(q, history=h, k=5).hits] for q, h in asked] == expected
-    assert batch.embedder.queries == []  # nothing left to embed one at a time
+    assert batch.embedder.calls == 1 and single.embedder.queries == batch.embedder.queries == []
+
+
+def test_a_question_model_that_does_not_load_gives_way_to_the_index_s_own(tmp_path, make_fake, capsys):
+    ix = tmp_path / "ix"
+    run([SEED], ix, make_fake)  # manifest: model "fake-bow", backend torch, which no ONNX export can load
+    searcher = Searcher(ix, device="cpu")
+    assert searcher.embedder.backend == "torch"  # the rule's onnx failed; nothing loads the torch one yet
+    assert "questions are embedded with torch: the onnx query model did not load" in capsys.readouterr().err
+    assert Searcher(ix, device="cpu", query_backend="torch").embedder.backend == "torch"  # chosen: not tried
 
 
 def test_quoted_phrase_must_match_word_for_word(tmp_path, make_fake):

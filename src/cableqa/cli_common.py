@@ -27,6 +27,6 @@ def open_searcher(s: cfg.Settings):
     from .store import IndexError_
 
     try:
-        return Searcher(s.index, model=s.model, backend=s.backend, device=s.device)
+        return Searcher(s.index, model=s.model, backend=s.backend, device=s.device, query_backend=s.query_backend)
     except IndexError_ as exc:
         fail(exc)

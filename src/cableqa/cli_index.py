@@ -71,8 +71,26 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
         except (IndexError_, OSError, EmbedError) as exc:
             fail(exc)
     click.echo(stats.summary())
+    _ready_for_questions(s, quiet)
     if watch:
         _watch([Path(p) for p in sources if Path(p).is_dir()], s, quiet)
+
+
+def _ready_for_questions(s: cfg.Settings, quiet: bool) -> None:
+    """Load the model that embeds this index's questions where it is not the index's own (an ONNX
+    export, made once per index), so that the first search does not wait for it."""
+    from .embed import query_backend
+    from .search import Searcher
+
+    searcher = Searcher(s.index, device=s.device, query_backend=s.query_backend)
+    m = searcher.index.manifest
+    backend = query_backend(m.backend, s.device, s.query_backend)
+    if backend != m.backend:
+        if not quiet:
+            click.echo(f"questions are embedded with {backend} (the same weights, faster for one question); "
+                       "loading it (exported once per index)", err=True)
+        searcher.embedder.encode_query("ready")
+    searcher.index.close()
 
 
 

@@ -19,6 +19,7 @@ DEFAULTS = {
     "auth": None,  # "user:password" for the web UI
     "workers": None,  # processes preparing texts for `index`; None: the cores
     "engine": "local",  # `index`: "local" (this process and its workers) or "ray"
+    "query_backend": "auto",  # what embeds questions; "auto": embed.query_backend's rule
 }
 
 
@@ -34,6 +35,7 @@ class Settings:
     auth: tuple[str, str] | None
     workers: int | None
     engine: str
+    query_backend: str = "auto"
 
 
 def resolve(**flags) -> Settings:
@@ -53,10 +55,20 @@ def resolve(**flags) -> Settings:
         raise ValueError(f"workers must be a whole number of processes, at least 1 (not {workers!r})")
     if values["engine"] not in ("local", "ray"):
         raise ValueError(f"engine must be local or ray (not {values['engine']!r})")
+    if values["query_backend"] not in ("auto", *BACKENDS):
+        raise ValueError(f"query backend must be auto or one of {', '.join(BACKENDS)} "
+                         f"(not {values['query_backend']!r})")
     return Settings(index=Path(values["index"]), corpus=Path(values["corpus"]), model=values["model"] or None,
                     backend=values["backend"] or None, device=values["device"], host=values["host"],
                     port=int(values["port"]), auth=auth, workers=int(workers) if workers else None,
-                    engine=values["engine"])
+                    engine=values["engine"], query_backend=values["query_backend"])
+
+
+def serving_threads() -> int:
+    """CPU threads for answering one question: OMP_NUM_THREADS when set, else all cores but one, so the
+    web server keeps a core (one thread per core made queries wait: 5-60x slower on 2 cores)."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else max(1, (os.cpu_count() or 1) - 1)
 
 
 def cpu_flags() -> set[str]:

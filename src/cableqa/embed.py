@@ -302,6 +302,17 @@ def batch_size_for(backend: str, device: str) -> int:
     return 8 if backend == "torch" else 32
 
 
+def query_backend(backend: str, device: str = "auto", chosen: str = "auto") -> str:
+    """The backend that embeds the questions asked of an index embedded with ``backend``: ``chosen``
+    unless "auto", else the index's own, except fp32 torch on a CPU, whose questions ONNX Runtime
+    embeds with the same fp32 weights (cosine to torch 0.9999999 or more on the dev questions) in
+    about half the time: for a 20-word question torch's cost per operator, not arithmetic, is most
+    of it (``benchmarks/query_embedding.py``)."""
+    if chosen != "auto":
+        return chosen
+    return "onnx" if backend == "torch" and resolve_device(device) == "cpu" else backend
+
+
 def load_embedder(model: str = DEFAULT_MODEL, backend: str = "torch", device: str = "auto",
                   cache_dir: str | Path | None = None, batch_size: int | None = None,
                   threads: int | None = None) -> Embedder:

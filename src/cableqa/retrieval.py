@@ -63,29 +63,38 @@ def earlier_turns(history: Sequence[str]) -> str:
     return " ".join(h for h in history if h and h.strip())
 
 
-def query_texts(query: Query, history: Sequence[str]) -> list[str]:
-    """Every text a ranking of ``query`` after ``history`` may embed (:meth:`Retriever.encode`):
-    the question, its asking clause, the earlier turns.  A batch embeds them ahead, in one pass."""
-    earlier = earlier_turns(history)
-    return [t for t in (query.text, query.asking, earlier and Query.parse(earlier).text) if t]
-
-
 class Retriever:
     def __init__(self, index: Index, embedder, tuning: Tuning, known: Mapping[str, np.ndarray] | None = None):
         self.index = index
         self.embedder = embedder
         self.tuning = tuning
-        self._vectors: dict[str, np.ndarray] = dict(known or {})  # ``known``: embedded ahead, by text
+        self.known: dict[str, np.ndarray] = dict(known or {})  # query vectors by text (given: embedded ahead)
 
     def encode(self, text: str) -> np.ndarray:
         """The query vector of ``text``, embedded once per Retriever (a question and its asking clause)."""
-        if text not in self._vectors:
-            self._vectors[text] = self.embedder.encode_query(text)
-        return self._vectors[text]
+        if text not in self.known:
+            self.known[text] = self.embedder.encode_query(text)
+        return self.known[text]
+
+    def needs(self, query: Query, history: Sequence[str]) -> list[str]:
+        """The texts :meth:`rank` embeds for ``query`` after ``history``: the question, in hybrid mode
+        its asking clause and the earlier turns too (when their signals are on)."""
+        t = self.tuning
+        if t.mode == "keyword":
+            return []
+        earlier = earlier_turns(history) if t.mode == "hybrid" and t.w("history") else ""
+        asking = query.asking if t.mode == "hybrid" and t.w("ask") else None
+        return [x for x in (query.text, asking, earlier and Query.parse(earlier).text) if x]
+
+    def encode_all(self, texts: Sequence[str]) -> None:
+        """Embed those of ``texts`` not embedded yet in one model pass (cheaper than one at a time)."""
+        missing = [x for x in dict.fromkeys(texts) if x not in self.known]
+        if missing:
+            self.known.update(zip(missing, self.embedder.encode(missing)))
 
     def encoded(self, text: str) -> np.ndarray | None:
         """The query vector of ``text`` if :meth:`encode` made it already (None: never embedded)."""
-        return self._vectors.get(text)
+        return self.known.get(text)
 
     # -- single rankings ---------------------------------------------------------
     def exact(self, qvec: np.ndarray, ids: list[int]) -> list[int]:
@@ -154,6 +163,7 @@ class Retriever:
         """Chunk id -> score for ``query`` asked after the user turns ``history``; ``named``: the
         cables it names, as the index spells them (the single-signal baselines ignore them)."""
         t = self.tuning
+        self.encode_all(self.needs(query, history))
         if t.mode == "dense":
             return _rrf([(self.dense(self.encode(query.text), allowed, t.dense_k), 1.0)], t.rrf_k)
         if t.mode == "keyword":

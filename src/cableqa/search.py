@@ -14,6 +14,7 @@ For a question (plus the earlier turns of a chat) it
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -22,12 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from . import sentences
-from .embed import Embedder, load_embedder
+from .embed import Embedder, load_embedder, query_backend
+from .errors import EmbedError
 from .filters import Filters, match_origins
 from .index import Index
 from .keywords import fts_phrase_query
 from .query import Query
-from .retrieval import Retriever, Tuning, query_texts
+from .retrieval import Retriever, Tuning
 from .text import citation, post_of, words
 
 DISPLAY_MAX_WORDS = 400  # a longer paragraph is shown by its best window
@@ -102,13 +104,17 @@ def _collapse_repeats(hits: list[Hit]) -> list[Hit]:
 
 class Searcher:
     def __init__(self, index_path: str | Path, model: str | None = None, backend: str | None = None,
-                 device: str = "auto", tuning: Tuning | None = None, embedder: Embedder | None = None):
+                 device: str = "auto", tuning: Tuning | None = None, embedder: Embedder | None = None,
+                 query_backend: str = "auto", threads: int | None = None):
+        """``embedder``: what embeds the questions (default: the index's model on
+        :func:`cableqa.embed.query_backend`, from ``query_backend``; ``threads``: its CPU threads)."""
         self.path = Path(index_path)
         self.index = Index(self.path)
         self.index.check_model(model, backend)
         self.device = device
         self.tuning = tuning or Tuning()
         self._embedder = embedder
+        self._query_backend, self._threads = query_backend, threads
         self._ahead: dict[str, np.ndarray] = {}  # query vectors embedded ahead for a batch (embed_ahead)
         self._load_lookups()
 
@@ -119,9 +125,10 @@ class Searcher:
     def embed_ahead(self, asked: Iterable[tuple[str, Sequence[str]]]) -> None:
         """Embed what the searches of a batch of (question, history) will need in one model pass,
         batched by length, instead of one question at a time; replaces the previous batch's."""
-        texts = sorted({t for question, history in asked
-                        for t in query_texts(Query.parse(question, self.posts), history)})
-        self._ahead = dict(zip(texts, self.embedder.encode(texts))) if texts else {}
+        retriever = Retriever(self.index, self.embedder, self.tuning)
+        retriever.encode_all([t for question, history in asked
+                              for t in retriever.needs(Query.parse(question, self.posts), history)])
+        self._ahead = retriever.known
 
     # -- index lifecycle -------------------------------------------------------
     def _load_lookups(self) -> None:
@@ -134,11 +141,10 @@ class Searcher:
             return False
         fresh = Index(self.path)
         old, self.index = self.index, fresh
+        if (old.manifest.model, old.manifest.backend) != (fresh.manifest.model, fresh.manifest.backend):
+            self._embedder = None  # rebuilt with another model: its questions need that model too
         old.close()
         self._ahead = {}
-        if self._embedder and (self._embedder.model, self._embedder.backend) != (fresh.manifest.model,
-                                                                                  fresh.manifest.backend):
-            self._embedder = None
         self._load_lookups()
         return True
 
@@ -146,8 +152,19 @@ class Searcher:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             m = self.index.manifest
-            self._embedder = load_embedder(m.model, m.backend, device=self.device, cache_dir=self.path / "onnx")
+            backend = query_backend(m.backend, self.device, self._query_backend)
+            self._embedder = self._load(m.model, backend)
+            if backend != m.backend:  # load it now (an ONNX export the first time), so a failure can fall back
+                try:
+                    self._embedder.encode_query("warm up")
+                except (EmbedError, OSError, ImportError, RuntimeError) as exc:
+                    print(f"cableqa: questions are embedded with {m.backend}: the {backend} query model did not "
+                          f"load ({exc})", file=sys.stderr, flush=True)
+                    self._embedder = self._load(m.model, m.backend)
         return self._embedder
+
+    def _load(self, model: str, backend: str) -> Embedder:
+        return load_embedder(model, backend, device=self.device, cache_dir=self.path / "onnx", threads=self._threads)
 
     def info(self) -> dict:
         return self.index.info()

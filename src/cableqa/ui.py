@@ -41,7 +41,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 from . import export, render, ui_corpus  # noqa: E402
-from .config import Settings  # noqa: E402
+from .config import Settings, serving_threads  # noqa: E402
 from .errors import ServeError  # noqa: E402
 from .filters import CLASSIFICATIONS, Filters  # noqa: E402
 from .ingest import MAX_UPLOAD_BYTES  # noqa: E402
@@ -306,7 +306,7 @@ def open_index(settings: Settings) -> Searcher:
     """The Searcher for ``settings.index``; builds the index from ``settings.corpus`` first if there is none."""
     from . import store
     from .cables import Report
-    from .embed import embedder_factory
+    from .embed import embedder_factory, query_backend
     from .errors import EmbedError
     from .indexer import run
     from .progress import bar
@@ -329,27 +329,25 @@ def open_index(settings: Settings) -> Searcher:
                 stats = run([settings.corpus], settings.index, make_and_keep, report=Report(echo=True),
                             progress=progress)
             print(stats.summary(), file=sys.stderr, flush=True)
-        # reuse the model the build loaded rather than loading it a second time
+        # reuse the model the build loaded rather than loading it a second time, if it embeds questions too
+        asks = made and made[0].backend == query_backend(made[0].backend, settings.device, settings.query_backend)
         return Searcher(settings.index, model=settings.model, backend=settings.backend, device=settings.device,
-                        embedder=made[0] if made else None)
+                        embedder=made[0] if asks else None, query_backend=settings.query_backend,
+                        threads=serving_threads())
     except (store.IndexError_, EmbedError, OSError) as exc:
         raise ServeError(str(exc)) from exc
 
 
 def leave_a_core_free() -> None:
-    """Run torch and FAISS on all cores but one (unless OMP_NUM_THREADS says otherwise).
+    """Run torch and FAISS on :func:`cableqa.config.serving_threads` (unless OMP_NUM_THREADS says it).
 
-    A question embeds one short text and searches once: extra threads gain
-    little, but one thread per core makes every query wait whenever the web
-    server or another process holds a core (5-60x slower measured on 2 cores).
-    """
+    A question embeds one short text and searches once: extra threads gain little."""
     if "OMP_NUM_THREADS" not in os.environ:
         import faiss
         import torch
 
-        threads = max(1, (os.cpu_count() or 1) - 1)
-        torch.set_num_threads(threads)
-        faiss.omp_set_num_threads(threads)
+        torch.set_num_threads(serving_threads())
+        faiss.omp_set_num_threads(serving_threads())
 
 
 def serve(settings: Settings, watch: bool = False):
