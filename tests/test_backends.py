@@ -48,9 +48,10 @@ def test_auto_backend(cpuinfo, flags, device, expected):
     assert config.auto_backend(device) == expected
 
 
-def test_factory_uses_auto_for_a_new_index_and_the_manifest_for_an_old(cpuinfo, tmp_path):
+def test_factory_uses_auto_for_a_new_index_and_the_manifest_for_an_old(cpuinfo, tmp_path, monkeypatch):
     from cableqa.embed import embedder_factory
 
+    monkeypatch.delenv("CABLEQA_BACKEND", raising=False)  # a suite run with a backend forced still tests "auto"
     cpuinfo(EPYC_FLAGS)
     make = embedder_factory(config.resolve(index=str(tmp_path / "ix"), device="cpu"))
     assert make(None).backend == "torch"
