@@ -37,6 +37,10 @@ def test_names_in_counts_unknown_capitalised_words_the_question_lacks():
     # 2: not the known "Ambassador"
     assert names_in("Utemuratov told the Ambassador about Almaty.", stems("Who told the Ambassador?"), known) == 2
     assert names_in("Utemuratov told the Ambassador.", stems("What did Utemuratov say?"), known) == 0
+    # a name is a whole run of letters that starts with a capital ("McCain", not "Bay" of "eBay"),
+    # and in an all-capitals cable any unknown word may be one
+    assert names_in("The eBay offer and McCain's visit.", frozenset(), known) == 1
+    assert names_in("UTEMURATOV TOLD THE AMBASSADOR ABOUT ALMATY.", stems("Who told him?"), known) == 3
 
 
 def test_countries_named_by_name_people_and_phrase():

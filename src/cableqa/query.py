@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 from . import countries
 from .filters import CLASSIFICATIONS, Filters, date_bound
-from .text import CABLE_ID, LONG_WORDS, stems
+from .text import CABLE_ID, CAPITALISED, LONG_WORDS, stems
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 
@@ -170,9 +170,8 @@ def names_in(text: str, asked: frozenset[str], known: Callable[[str], bool]) -> 
     """How many distinct names ``text`` holds whose stems are not in ``asked`` (a question's
     :func:`stems`): words the model's vocabulary lacks ("Utemuratov", "FJK"), capitalised
     where the text has lower case."""
-    mixed = any(c.islower() for c in text)
-    return len({w.lower() for w in LONG_WORDS.findall(text)
-                if (not mixed or w[0].isupper()) and w.lower()[:5] not in asked and not known(w.lower())})
+    found = CAPITALISED.findall(text) if not text.isupper() else LONG_WORDS.findall(text)  # all caps: any word
+    return sum(1 for w in {w.lower() for w in found} if w[:5] not in asked and not known(w))
 
 
 @dataclass(frozen=True)

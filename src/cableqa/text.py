@@ -25,6 +25,7 @@ WORD = re.compile(r"[a-z0-9]+")  # in lower-cased text
 WORD_ANY_CASE = re.compile(r"[A-Za-z0-9]+")  # the same, found where it stands in the original text
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 LONG_WORDS = re.compile(r"[A-Za-z]{3,}")  # words that can be names (stems, names_in)
+CAPITALISED = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]{2,}")  # those of them that start with a capital
 
 # a sentence ends after ., ! or ? and any closing quotes or brackets, before a capital or digit
 _SENTENCE_GAP = re.compile(r"(?<=[.!?])[\"')\]]*(\s+)(?=[\"'(\[]?[A-Z0-9])")
