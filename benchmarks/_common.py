@@ -107,11 +107,12 @@ def vm_kib(pid: int | str, field: str) -> int:
 
 # -- searching -----------------------------------------------------------------------------
 
-def open_searcher(index, out: Output, note: str = ""):
-    """A warmed ``Searcher`` on ``index``, described on one line of ``out`` (plus ``note``)."""
+def open_searcher(index, out: Output, note: str = "", threads: int | None = None):
+    """A warmed ``Searcher`` on ``index``, described on one line of ``out`` (plus ``note``);
+    ``threads``: of the model that embeds questions (default: its runtime's)."""
     from cableqa.search import Searcher
 
-    searcher = Searcher(index)
+    searcher = Searcher(index, threads=threads)
     searcher.warm()
     info = searcher.info()
     out.print(f"index: {index}: {info['cables']} cables, {info['chunks']} chunks, {info['model']} "

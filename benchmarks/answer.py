@@ -24,7 +24,7 @@ from sets import VALIDATION
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--index", default=str(c.DEFAULT_INDEX), help="index directory")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as `cableqa serve` on 2 cores)")
+    ap.add_argument("--threads", type=int, default=1, help="model threads (default 1, as `cableqa serve` on 2 cores)")
     ap.add_argument("--out", help="also write the report to this file")
     args = ap.parse_args()
 
@@ -37,8 +37,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     out = c.Output("the chat's answer sentence: every sentence embedded against a shortlist of "
                    f"{render.SHORTLIST} by the stored sentence vectors", args.out)
-    searcher = c.open_searcher(args.index, out, f"; questions and sentences embedded by {torch.get_num_threads()} "
-                                                "torch thread(s)")
+    searcher = c.open_searcher(args.index, out, threads=args.threads)
+    out.print(f"questions and sentences embedded by {searcher.embedder.backend} on {args.threads} thread(s)")
     ways = {"every sentence embedded (baseline)": lambda r: None,
             f"shortlist of {render.SHORTLIST} (shipped)": lambda r: (lambda h: searcher.sentence_scores(h, r.vector))}
     rows = []
