@@ -32,6 +32,7 @@ def test_ray_build_matches_the_local_build(tmp_path, monkeypatch):
     ray = indexer.run([src], tmp_path / "ray", make, report=Report(), preparer=ray_engine.preparer(1))
     assert (ray.cables, ray.chunks, ray.chunks_embedded) == (local.cables, local.chunks, local.chunks_embedded) \
         == (24, local.chunks, local.chunks)
+    assert f"({ray.chunks} by the engine's workers" in ray.summary() and "workers" not in local.summary()
     rows = {}
     for name in ("local", "ray"):
         gen = store.IndexDir(tmp_path / name).current()

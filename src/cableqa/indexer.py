@@ -43,6 +43,7 @@ class Stats:
     removed: int = 0
     duplicates: int = 0
     chunks_embedded: int = 0
+    chunks_by_workers: int = 0  # of those, embedded by an engine's workers (Ray), not timed here
     chunks_reused: int = 0
     cables: int = 0
     chunks: int = 0
@@ -60,6 +61,8 @@ class Stats:
                  + (f", {self.duplicates} duplicate ids" if self.duplicates else ""),
                  f"embedded {self.chunks_embedded} chunks" + (f" (reused {self.chunks_reused})"
                                                              if self.chunks_reused else "")
+                 + (f" ({self.chunks_by_workers} by the engine's workers, whose time is not in this)"
+                    if self.chunks_by_workers else "")
                  + f" in {self.embed_seconds:.1f}s; total {self.seconds:.1f}s",
                  f"index: {self.cables} cables, {self.chunks} chunks"
                  + (f" (published {self.published})" if self.published else " (unchanged)")]
@@ -299,6 +302,7 @@ def _write_batch(conn, batch: list[Prepared], embedder: Embedder, stats: Stats) 
                 pending.append((len(rows) - 1, prep.texts[j], prep.spans[j]))
     stats.chunks_reused += len(rows) - len(pending) - given
     stats.chunks_embedded += given
+    stats.chunks_by_workers += given
     if pending:
         t = time.perf_counter()
         vecs, parts = embedder.encode_parts([text for _, text, _ in pending], [spans for _, _, spans in pending])
