@@ -57,7 +57,8 @@ def test_batch_mode_answers_every_line(seed_index):
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["qid"] for r in rows] == ["a", "b"]  # the bad lines are skipped, the rest answered
     assert [line.split(":")[0] for line in errors[0].splitlines() if "skipped" in line] == [
-        "stdin line 2", "stdin line 3", "stdin line 5"]
+        "stdin line 2", "stdin line 3", "stdin line 5", "skipped 3 stdin line(s)"]
+    assert "skipped 3 stdin line(s): 2, 3, 5" in errors[0]  # the summary at the end
     assert rows[0]["hits"][0]["para"] == "3"
     assert set(rows[0]["hits"][0]) >= {"cable_id", "para", "text", "score", "origin", "created", "classification",
                                        "subject"}

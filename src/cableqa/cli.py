@@ -34,9 +34,9 @@ for _command in (index, adapt, serve):
     cli.add_command(_command)
 
 
-def _question_lines(stream):
-    """(line number, question) for each line of ``stream`` that is a JSON object with a "q" string
-    and, if any, a list of strings as "history"; any other non-blank line is skipped with a message."""
+def _question_lines(stream, skipped: list[int]):
+    """Each line of ``stream`` that is a JSON object with a "q" string and, if any, a list of strings
+    as "history"; any other non-blank line is skipped with a message, and its number added to ``skipped``."""
     for n, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -49,8 +49,9 @@ def _question_lines(stream):
                 raise ValueError('"history" is not a list of strings')
         except ValueError as exc:  # a JSONDecodeError is one
             click.echo(f"stdin line {n}: skipped ({exc})", err=True)
+            skipped.append(n)
             continue
-        yield n, q
+        yield q
 
 
 def _batches(items, size: int):
@@ -102,12 +103,16 @@ def search(question, index_path, k, as_json, jsonl, batch, origin, since, until,
     except ValueError as exc:
         fail(exc)
     if jsonl:
-        for block in _batches(_question_lines(sys.stdin), batch):
-            searcher.embed_ahead((q["q"], q.get("history") or ()) for _, q in block)  # one model pass
-            for _, q in block:
+        skipped: list[int] = []
+        for block in _batches(_question_lines(sys.stdin, skipped), batch):
+            searcher.embed_ahead((q["q"], q.get("history") or ()) for q in block)  # one model pass
+            for q in block:
                 result = searcher.search(q["q"], history=q.get("history") or (), filters=flags, k=k)
                 click.echo(json.dumps({"qid": q.get("qid"), "hits": [h.to_json() for h in result.hits]},
                                       ensure_ascii=False))
+        if skipped:
+            click.echo(f"skipped {len(skipped)} stdin line(s): {', '.join(map(str, skipped[:20]))}"
+                       + (" ..." if len(skipped) > 20 else ""), err=True)
         return
     if not question:
         raise click.UsageError("give a QUESTION, or --jsonl with questions on stdin")
