@@ -37,19 +37,18 @@ def in_process(args, questions: list[dict], out: c.Output) -> None:
 
     searcher = Searcher(args.index)
     searcher.warm()
+    top10 = c.answers(searcher)
 
     def one_at_a_time() -> list[list[dict]]:
         searcher.embed_ahead([])  # nothing ahead
-        return [[h.to_json() for h in searcher.search(q["q"], history=q.get("history") or (), k=10).hits]
-                for q in questions]
+        return [top10(q) for q in questions]
 
     def ahead() -> list[list[dict]]:
         hits = []
         for start in range(0, len(questions), args.batch):
             block = questions[start:start + args.batch]
             searcher.embed_ahead((q["q"], q.get("history") or ()) for q in block)
-            hits += [[h.to_json() for h in searcher.search(q["q"], history=q.get("history") or (), k=10).hits]
-                     for q in block]
+            hits += [top10(q) for q in block]
         return hits
 
     runs = {"one at a time (baseline)": one_at_a_time, f"blocks of {args.batch} embedded ahead": ahead}

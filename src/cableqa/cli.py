@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -54,17 +55,6 @@ def _question_lines(stream, skipped: list[int]):
         yield q
 
 
-def _batches(items, size: int):
-    block = []
-    for item in items:
-        block.append(item)
-        if len(block) == size:
-            yield block
-            block = []
-    if block:
-        yield block
-
-
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--index", "index_path", type=click.Path(path_type=Path), help=INDEX_HELP)
@@ -104,7 +94,8 @@ def search(question, index_path, k, as_json, jsonl, batch, origin, since, until,
         fail(exc)
     if jsonl:
         skipped: list[int] = []
-        for block in _batches(_question_lines(sys.stdin, skipped), batch):
+        questions = _question_lines(sys.stdin, skipped)
+        while block := list(itertools.islice(questions, batch)):
             searcher.embed_ahead((q["q"], q.get("history") or ()) for q in block)  # one model pass
             for q in block:
                 result = searcher.search(q["q"], history=q.get("history") or (), filters=flags, k=k)

@@ -79,16 +79,13 @@ def index(sources, index_path, model, backend, device, window, prune, rebuild, w
 def _ready_for_questions(s: cfg.Settings, quiet: bool) -> None:
     """Load the model that embeds this index's questions where it is not the index's own (an ONNX
     export, made once per index), so that the first search does not wait for it."""
-    from .embed import query_backend
     from .search import Searcher
 
     searcher = Searcher(s.index, device=s.device, query_backend=s.query_backend)
-    m = searcher.index.manifest
-    backend = query_backend(m.backend, s.device, s.query_backend)
-    if backend != m.backend:
+    if searcher.question_backend != searcher.index.manifest.backend:
         if not quiet:
-            click.echo(f"questions are embedded with {backend} (the same weights, faster for one question); "
-                       "loading it (exported once per index)", err=True)
+            click.echo(f"questions are embedded with {searcher.question_backend} (the same weights, faster for "
+                       "one question); loading it (exported once per index)", err=True)
         searcher.embedder.encode_query("ready")
     searcher.index.close()
 

@@ -71,7 +71,7 @@ class Retriever:
         self.known: dict[str, np.ndarray] = dict(known or {})  # query vectors by text (given: embedded ahead)
 
     def encode(self, text: str) -> np.ndarray:
-        """The query vector of ``text``, embedded once per Retriever (a question and its asking clause)."""
+        """The query vector of ``text``, embedded once per Retriever (:meth:`encode_all` usually made it)."""
         if text not in self.known:
             self.known[text] = self.embedder.encode_query(text)
         return self.known[text]

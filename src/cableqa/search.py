@@ -149,10 +149,15 @@ class Searcher:
         return True
 
     @property
+    def question_backend(self) -> str:
+        """The backend that embeds this index's questions (:func:`cableqa.embed.query_backend`)."""
+        return query_backend(self.index.manifest.backend, self.device, self._query_backend)
+
+    @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
             m = self.index.manifest
-            backend = query_backend(m.backend, self.device, self._query_backend)
+            backend = self.question_backend
             self._embedder = self._load(m.model, backend)
             if backend != m.backend:  # load it now (an ONNX export the first time), so a failure can fall back
                 try:
