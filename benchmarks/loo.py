@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--signals", help="comma-separated signals to leave out (default: every one)")
     parser.add_argument("--variant", action="append", metavar="SPEC",
                         help="compare this variant of the settings instead of leaving signals out (repeatable)")
-    parser.add_argument("--sets", help="comma-separated sets to run (default: all, validation-2 when its file exists)")
+    parser.add_argument("--sets", help="comma-separated sets to run (default: all, the later validation sets when their files exist)")
     parser.add_argument("--per-question", action="store_true", help="list every question a signal moves")
     parser.add_argument("--out", help="also write the output to this file")
     args = parser.parse_args()

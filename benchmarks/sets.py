@@ -26,9 +26,10 @@ from _common import DEV, Output, answers, ms, open_searcher, percentile, table
 HERE = Path(__file__).resolve().parent
 VALIDATION = HERE / "validation.jsonl"
 VALIDATION2 = HERE / "validation2.jsonl"  # a second frozen set, written later (validation2.md)
+VALIDATION3 = HERE / "validation3.jsonl"  # a third (validation3.md)
 SPLIT = HERE / "dev_split.json"
 SPLIT_SEED = 17  # issue 17
-SETS = ("dev-tune", "dev-check", "validation", "validation-2")
+SETS = ("dev-tune", "dev-check", "validation", "validation-2", "validation-3")
 
 
 def split_dev(questions: list[dict], seed: int = SPLIT_SEED) -> dict[str, str]:
@@ -49,15 +50,17 @@ def split_dev(questions: list[dict], seed: int = SPLIT_SEED) -> dict[str, str]:
 
 
 def question_sets(dev: list[dict], split: dict[str, str], validation: list[dict],
-                  validation2: list[dict] = ()) -> dict[str, list[dict]]:
-    """The sets by name (validation-2 only when given); a dev question the split does not place
-    raises ValueError naming it."""
+                  *later: list[dict]) -> dict[str, list[dict]]:
+    """The sets by name: the dev halves, validation, and the ``later`` validation sets given
+    (validation-2, validation-3; an empty one is left out); a dev question the split does not
+    place raises ValueError naming it."""
     missing = [q["qid"] for q in dev if split.get(q["qid"]) not in ("tune", "check")]
     if missing:
         raise ValueError(f"{SPLIT.name} places no half for {', '.join(missing[:5])}: the dev set changed?")
     return {"dev-tune": [q for q in dev if split[q["qid"]] == "tune"],
             "dev-check": [q for q in dev if split[q["qid"]] == "check"],
-            "validation": validation, **({"validation-2": list(validation2)} if validation2 else {})}
+            "validation": validation,
+            **{f"validation-{n}": list(qs) for n, qs in enumerate(later, start=2) if qs}}
 
 
 def add_set_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +70,8 @@ def add_set_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validation", default=str(VALIDATION), help="validation questions (JSON Lines)")
     parser.add_argument("--validation2", default=str(VALIDATION2),
                         help="second validation set (JSON Lines; skipped when the file is missing)")
+    parser.add_argument("--validation3", default=str(VALIDATION3),
+                        help="third validation set (JSON Lines; skipped when the file is missing)")
     parser.add_argument("--split", default=str(SPLIT), help="dev qid -> tune/check (JSON)")
     parser.add_argument("--tuning", default="", metavar="SPEC",
                         help='search settings other than the defaults, e.g. "dense=0.5,leaders=1000" '
@@ -98,8 +103,8 @@ def load_sets(args: argparse.Namespace, dev: list[dict] | None = None) -> dict[s
     from cableqa.evaluate import load_questions
 
     dev = load_questions(args.dev) if dev is None else dev
-    second = load_questions(args.validation2) if Path(args.validation2).exists() else []
-    return question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation), second)
+    later = [load_questions(p) if Path(p).exists() else [] for p in (args.validation2, args.validation3)]
+    return question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation), *later)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from conftest import DEV, ROOT, SUBSET, need_shared
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_validation_sample import (evidence_problems, printed_number, question_problems,  # noqa: E402
                                     sample_order)
-from sets import SPLIT, VALIDATION, VALIDATION2, question_sets, split_dev, tuning  # noqa: E402
+from sets import SPLIT, VALIDATION, VALIDATION2, VALIDATION3, question_sets, split_dev, tuning  # noqa: E402
 
 BODY = """CONFIDENTIAL  EMBASSY X 000123
 
@@ -46,6 +46,7 @@ def test_question_sets_names_a_dev_question_the_split_misses():
     assert [[q["qid"] for q in qs] for qs in sets.values()] == [["D-1"], ["D-2"], ["V-1"]]
     assert list(question_sets(dev, {"D-1": "tune", "D-2": "check"}, [], [{"qid": "W-1"}])) == [
         "dev-tune", "dev-check", "validation", "validation-2"]
+    assert list(question_sets(dev, {"D-1": "tune", "D-2": "check"}, [], [], [{"qid": "X-1"}]))[-1] == "validation-3"
     with pytest.raises(ValueError, match="D-2"):
         question_sets(dev, {"D-1": "tune"}, [])
 
@@ -85,7 +86,8 @@ def test_tuning_reads_signal_weights_and_settings():
         tuning("nope=1")
 
 
-@pytest.mark.parametrize("path,least", [(VALIDATION, 66), (VALIDATION2, 60)], ids=["validation", "validation-2"])
+@pytest.mark.parametrize("path,least", [(VALIDATION, 66), (VALIDATION2, 60), (VALIDATION3, 60)],
+                         ids=["validation", "validation-2", "validation-3"])
 def test_validation_set_is_well_formed_and_its_evidence_is_in_its_cables(path, least):
     need_shared(SUBSET)
     from cableqa.cables import Report, read_paths
@@ -102,6 +104,7 @@ def test_validation_set_is_well_formed_and_its_evidence_is_in_its_cables(path, l
 
 
 def test_the_validation_sets_share_no_cable_and_no_qid():
-    first, second = load_questions(VALIDATION), load_questions(VALIDATION2)
-    assert not {q["cable_id"] for q in first} & {q["cable_id"] for q in second}
-    assert not {q["qid"] for q in first} & {q["qid"] for q in second}
+    sets = [load_questions(p) for p in (VALIDATION, VALIDATION2, VALIDATION3)]
+    for key in ("cable_id", "qid"):
+        seen = [{q[key] for q in qs} for qs in sets]
+        assert sum(map(len, seen)) == len(set().union(*seen)), key
