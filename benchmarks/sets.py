@@ -1,10 +1,11 @@
-"""Retrieval quality on three question sets: the dev tune half, the dev check half, the validation set.
+"""Retrieval quality on the question sets: the dev tune half, the dev check half, the validation sets.
 
 Question: does the default search score as well on questions nobody tuned it on as on the ones
 they did (issue 17)?  Baseline: the dev tune half, measured in the same run.  The dev questions
 (``../shared/eval/dev.jsonl``) are split once into a tune and a check half (``dev_split.json``,
-stratified by type, seeded); the validation set (``validation.jsonl``, frozen; see
-``validation.md``) comes from random cables that are no dev question's answer.
+stratified by type, seeded); the validation sets (``validation.jsonl``, ``validation2.jsonl``,
+``validation3.jsonl``, ``validation4.jsonl``, each frozen; see their ``.md``) come from random
+cables that are no dev question's answer.
 
 Scored as ../shared/eval/README.md says (``cableqa.evaluate``).  ``--per-question`` adds one line
 per question (set, qid, type, rank of the answering paragraph, rank of its cable; "-" when not in
@@ -27,9 +28,10 @@ HERE = Path(__file__).resolve().parent
 VALIDATION = HERE / "validation.jsonl"
 VALIDATION2 = HERE / "validation2.jsonl"  # a second frozen set, written later (validation2.md)
 VALIDATION3 = HERE / "validation3.jsonl"  # a third (validation3.md)
+VALIDATION4 = HERE / "validation4.jsonl"  # a fourth (validation4.md)
 SPLIT = HERE / "dev_split.json"
 SPLIT_SEED = 17  # issue 17
-SETS = ("dev-tune", "dev-check", "validation", "validation-2", "validation-3")
+SETS = ("dev-tune", "dev-check", "validation", "validation-2", "validation-3", "validation-4")
 
 
 def split_dev(questions: list[dict], seed: int = SPLIT_SEED) -> dict[str, str]:
@@ -52,7 +54,7 @@ def split_dev(questions: list[dict], seed: int = SPLIT_SEED) -> dict[str, str]:
 def question_sets(dev: list[dict], split: dict[str, str], validation: list[dict],
                   *later: list[dict]) -> dict[str, list[dict]]:
     """The sets by name: the dev halves, validation, and the ``later`` validation sets given
-    (validation-2, validation-3; an empty one is left out); a dev question the split does not
+    (validation-2, -3, -4; an empty one is left out); a dev question the split does not
     place raises ValueError naming it."""
     missing = [q["qid"] for q in dev if split.get(q["qid"]) not in ("tune", "check")]
     if missing:
@@ -64,14 +66,15 @@ def question_sets(dev: list[dict], split: dict[str, str], validation: list[dict]
 
 
 def add_set_arguments(parser: argparse.ArgumentParser) -> None:
-    """--index and the three sets' files (shared with loo.py)."""
+    """--index and the question sets' files (shared with loo.py)."""
     parser.add_argument("--index", default="/work/ix/sub", help="index directory")
     parser.add_argument("--dev", default=str(DEV), help="dev questions (JSON Lines)")
     parser.add_argument("--validation", default=str(VALIDATION), help="validation questions (JSON Lines)")
     parser.add_argument("--validation2", default=str(VALIDATION2),
                         help="second validation set (JSON Lines; skipped when the file is missing)")
-    parser.add_argument("--validation3", default=str(VALIDATION3),
-                        help="third validation set (JSON Lines; skipped when the file is missing)")
+    for n, path in ((3, VALIDATION3), (4, VALIDATION4)):
+        parser.add_argument(f"--validation{n}", default=str(path),
+                            help=f"validation set {n} (JSON Lines; skipped when the file is missing)")
     parser.add_argument("--split", default=str(SPLIT), help="dev qid -> tune/check (JSON)")
     parser.add_argument("--tuning", default="", metavar="SPEC",
                         help='search settings other than the defaults, e.g. "dense=0.5,leaders=1000" '
@@ -99,11 +102,12 @@ def tuning(spec: str):
 
 
 def load_sets(args: argparse.Namespace, dev: list[dict] | None = None) -> dict[str, list[dict]]:
-    """The three sets named by ``add_set_arguments``'s options (``dev``: already loaded)."""
+    """The question sets named by ``add_set_arguments``'s options (``dev``: already loaded)."""
     from cableqa.evaluate import load_questions
 
     dev = load_questions(args.dev) if dev is None else dev
-    later = [load_questions(p) if Path(p).exists() else [] for p in (args.validation2, args.validation3)]
+    later = [load_questions(p) if Path(p).exists() else []
+             for p in (args.validation2, args.validation3, args.validation4)]
     return question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation), *later)
 
 
@@ -124,7 +128,7 @@ def main() -> None:
         return
 
     sets = load_sets(args, dev)
-    out = Output("retrieval on the dev tune half, the dev check half and the validation set", args.out)
+    out = Output("retrieval on the dev tune half, the dev check half and the validation sets", args.out)
     searcher = open_searcher(args.index, out, note=f"; search settings: {args.tuning or 'default'}")
     searcher.tuning = tuning(args.tuning)
     reports = {name: score(qs, answers(searcher)) for name, qs in sets.items()}
