@@ -78,8 +78,7 @@ def in_process(args, questions: list[dict], out: c.Output) -> float:
     # times are exclusive, so what is left of rank is pool and place lookups
     with sw.patched(type(searcher.embedder), "encode", "embed"), \
             sw.patched(type(searcher.embedder), "encode_query", "embed"), sw.patched(Retriever, "dense", "dense"), \
-            sw.patched(Retriever, "keyword_scores", "bm25"), sw.patched(Retriever, "exact", "exact"), \
-            sw.patched(Retriever, "cosines", "exact"), \
+            sw.patched(Retriever, "keyword", "bm25"), sw.patched(Retriever, "exact", "exact"), \
             sw.patched(signals, "fuse", "fuse"), sw.patched(Retriever, "sentences", "sentences"), \
             sw.patched(Retriever, "rank", "rank"), sw.patched(Searcher, "_hits", "rows"):
         for _ in range(args.repeat):
@@ -91,7 +90,7 @@ def in_process(args, questions: list[dict], out: c.Output) -> float:
                 per_q.append({"query embedding (question, asking clause, earlier turns)": sw["embed"],
                               "dense, k=100 (FAISS; exact within filters)": sw["dense"],
                               "BM25 keyword, k=100": sw["bm25"],
-                              "exact vectors (the pool's and the asking clause's cosines)": sw["exact"],
+                              "exact vectors (the pool; the asking clause's ranking)": sw["exact"],
                               "stage 2: signals and fusion (signals.fuse, the rest)": sw["fuse"],
                               "stage 2: the leaders' sentence vectors read (SQLite)": sw["sentences"],
                               "pool and place lookups (rest of Retriever.rank)": sw["rank"],

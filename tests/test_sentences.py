@@ -75,7 +75,7 @@ def test_an_index_of_an_older_format_is_refused_with_the_rebuild_command(tmp_pat
 class Retriever:
     """What the sentence signal reads: the question's vector and the candidates' sentence vectors."""
 
-    tuning = Tuning(leaders=2, score_share=0.0)  # rank values alone, to count in units
+    tuning = Tuning(leaders=2)
     kept = {1: [[0.0, 1.0]], 2: [[0.6, 0.8], [0.9, 0.1]], 3: [[1.0, 0.0]]}
 
     def encode(self, text):
@@ -89,8 +89,7 @@ def test_the_sentence_signal_reorders_only_the_leaders_by_their_best_sentence(mo
     table = (signals.Signal("dense", 1.0, "rank", signals.dense, ""),
              signals.Signal("sentence", 2.0, "rank", signals.sentence, "", leaders=True))
     monkeypatch.setattr(signals, "SIGNALS", table)
-    c = signals.Candidates(Query.parse("Who signed?"), Retriever(), [1, 2, 3], {1: ("A", 1), 2: ("A", 2), 3: ("B", 1)},
-                           {1: 0.9, 2: 0.8, 3: 0.7})
+    c = signals.Candidates(Query.parse("Who signed?"), Retriever(), [1, 2, 3], {1: ("A", 1), 2: ("A", 2), 3: ("B", 1)})
     scores, _ = signals.fuse(c, {"dense": 1.0, "sentence": 2.0})
     assert c.leaders == [1, 2]  # the 2 best by dense; 3's sentence matches best but it is not a leader
     assert sorted(scores, key=lambda cid: -scores[cid]) == [2, 1, 3]  # 2's best sentence (0.9) beats 1's (0.0)

@@ -17,32 +17,15 @@ from loo import compare  # noqa: E402
 
 
 class Stub:
-    """What the scorers below read of a Retriever: only the tuning (rank values alone, to count in units)."""
+    """What the scorers below read of a Retriever: only the tuning."""
 
-    tuning = Tuning(score_share=0.0)
-
-
-def by_id(*cosines):
-    return {cid: cos for cid, cos in enumerate(cosines, start=1)}
+    tuning = Tuning()
 
 
 def candidates(named=frozenset(), prior=None):
     place = {1: ("A", 1), 2: ("A", 2), 3: ("B", 1)}
-    return signals.Candidates(Query.parse("What did the port say?"), Stub(), [1, 2, 3], place, by_id(0.9, 0.8, 0.7),
+    return signals.Candidates(Query.parse("What did the port say?"), Stub(), [1, 2, 3], place,
                               prior=prior or {}, named=named)
-
-
-def test_score_share_mixes_a_similarity_s_rank_value_with_its_score_over_the_best():
-    class Shipped:
-        tuning = Tuning(score_share=0.5)
-
-    c = signals.Candidates(Query.parse("What did the port say?"), Shipped(), [1, 2, 3], {}, {})
-    rank = [1, 11 / 12, 11 / 13]  # rrf_k = 10
-    assert c.by_similarity({1: 0.8, 2: 0.4, 3: -0.2}) == pytest.approx(
-        {1: 1.0, 2: (rank[1] + 0.5) / 2, 3: rank[2] / 2})  # a negative score counts as 0
-    assert c.by_similarity({}) == {}
-    Shipped.tuning = Tuning(score_share=0.0)
-    assert list(c.by_similarity({5: 0.3, 4: 0.3, 6: 0.9})) == [6, 5, 4]  # ranks alone; a tie keeps its order
 
 
 def test_fusion_adds_weight_times_value_times_its_scale(monkeypatch):
@@ -90,8 +73,7 @@ def test_a_cable_s_opening_paragraph_gives_up_0_3_of_a_first_place(monkeypatch):
              signals.Signal("opening", -0.3, "rank", signals.opening, ""))
     monkeypatch.setattr(signals, "SIGNALS", table)
     place = {1: ("A", 1), 2: ("A", 2), 3: ("B", 2), 4: ("C", 3), 5: ("D", 2), 6: ("B", 1)}
-    c = signals.Candidates(Query.parse("What did the port say?"), Stub(), [1, 2, 3, 4, 5, 6], place,
-                           by_id(0.9, 0.8, 0.7, 0.6, 0.5, 0.4))
+    c = signals.Candidates(Query.parse("What did the port say?"), Stub(), [1, 2, 3, 4, 5, 6], place)
     scores, _ = signals.fuse(c, {"dense": 1.0, "opening": -0.3})
     unit = 1 / 11  # rrf_k = 10: ranks 1..6 are worth 11/11, 11/12, ... 11/16 units
     assert scores[1] == pytest.approx(0.7 * unit) and scores[2] == pytest.approx(unit * 11 / 12)

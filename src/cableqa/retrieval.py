@@ -37,7 +37,6 @@ class Tuning:
     expand_cables: int = 8  # every paragraph of this many best cables (and the earlier turns') joins the pool
     followup_paras: int = 3  # how many of the earlier turns' best paragraphs the "beside" signal reads
     leaders: int = 20  # how many of the best candidates a re-ranking signal ("sentence") reorders
-    score_share: float = 0.0  # a similarity's value: this share by its score, the rest by its rank (signals)
     weights: Mapping[str, float] = field(default_factory=lambda: dict(signals.WEIGHTS))
 
     def weighted(self, **changes: float) -> Tuning:
@@ -103,10 +102,6 @@ class Retriever:
         ids = np.asarray(ids, dtype=np.int64)
         return ids[np.argsort(-(self.index.vectors(ids) @ qvec))].tolist()
 
-    def cosines(self, qvec: np.ndarray, ids: list[int]) -> dict[int, float]:
-        """Chunk id -> its cosine similarity with ``qvec``, in the order of ``ids`` (vectors from memory)."""
-        return dict(zip(ids, (self.index.vectors(np.asarray(ids, dtype=np.int64)) @ qvec).tolist()))
-
     def dense(self, qvec: np.ndarray, allowed: list[int] | None, k: int) -> list[int]:
         """Chunk ids by cosine similarity, best first; ``allowed``: only these."""
         if allowed is not None and len(allowed) <= EXACT_MAX:
@@ -120,12 +115,8 @@ class Retriever:
 
     def keyword(self, text: str, allowed: list[int] | None, k: int) -> list[int]:
         """Chunk ids by BM25, best first; ``allowed``: only these."""
-        return list(self.keyword_scores(text, allowed, k))
-
-    def keyword_scores(self, text: str, allowed: list[int] | None, k: int) -> dict[int, float]:
-        """Chunk id -> BM25 score, best first (equal scores by chunk id); ``allowed``: only these."""
         t = self.tuning
-        return dict(self.index.keywords.search(text, k, (t.kw_text, t.kw_context), within=allowed))
+        return [cid for cid, _ in self.index.keywords.search(text, k, (t.kw_text, t.kw_context), within=allowed)]
 
     # -- lookups (what the signals read) ------------------------------------------
     def places(self, ids: list[int]) -> dict[int, tuple[str, int]]:
@@ -165,7 +156,7 @@ class Retriever:
         cables += [c for c in extra_cables if c not in cables]
         pool = set(stage1) | set(self.index.chunks_of(cables))
         pool = sorted(pool if allowed is None else pool & set(allowed))  # filters can be finer than a cable
-        return signals.Candidates(query, self, self.exact(qvec, pool), self.places(pool), self.cosines(qvec, pool))
+        return signals.Candidates(query, self, self.exact(qvec, pool), self.places(pool))
 
     def rank(self, query: Query, history: Sequence[str], allowed: list[int] | None, named: Sequence[str] = ()
              ) -> dict[int, float]:

@@ -7,11 +7,9 @@ walks :data:`SIGNALS` in order and adds, to each paragraph's score::
 
 where ``base`` is the signal's *scale*, the one thing that differs between rows:
 
-* ``rank``: a rank-1 fusion score, ``1 / (rrf_k + 1)``.  A similarity (the model's cosine, BM25)
-  gives its rank's value ``(rrf_k + 1) / (rrf_k + rank)`` (reciprocal-rank fusion, 1 for the
-  first), of which ``Tuning.score_share`` is replaced by its score over the best candidate's (1
-  for the best too): then a paragraph close behind the first keeps more of its value, one far
-  behind less.  A yes/no prior gives 1 or 0;
+* ``rank``: a rank-1 fusion score, ``1 / (rrf_k + 1)``.  A ranking of the candidates gives
+  ``x = (rrf_k + 1) / (rrf_k + rank)`` (reciprocal-rank fusion, 1 for the first); a yes/no
+  prior gives 1 or 0;
 * ``best``: the best score so far: the chat history's cable shares and a named cable sit on the
   question's own scale, however strong its match.
 
@@ -52,7 +50,6 @@ class Candidates:
     retriever: object  # cableqa.retrieval.Retriever: rankings and index lookups
     pool: list[int]  # chunk ids, in the model's order (best cosine first)
     place: dict[int, tuple[str, int]]  # chunk id -> (cable id, paragraph ordinal)
-    cosine: dict[int, float]  # chunk id -> the model's cosine with the question, by chunk id
     prior: dict[str, float] = field(default_factory=dict)  # the chat's earlier turns: cable -> score
     answered: list[int] = field(default_factory=list)  # their best paragraphs
     named: frozenset[str] = frozenset()  # cables the question names
@@ -63,32 +60,23 @@ class Candidates:
         k = self.retriever.tuning.rrf_k
         return {cid: (k + 1) / (k + r + 1) for r, cid in enumerate(ranked)}
 
-    def by_similarity(self, scores: Mapping[int, float]) -> dict[int, float]:
-        """Similarity scores (equal ones in the order given) as values: ``score_share`` of each score
-        over the best (a negative one as 0), the rest its rank's value (:meth:`by_rank`)."""
-        values = self.by_rank(sorted(scores, key=lambda cid: -scores[cid]))
-        share, top = self.retriever.tuning.score_share, max(scores.values(), default=0.0)
-        if share and top > 0:
-            values = {cid: (1 - share) * v + share * max(scores[cid], 0.0) / top for cid, v in values.items()}
-        return values
-
     def of_cables(self, cables: set[str] | dict) -> dict[int, float]:
         """1 for every candidate from one of ``cables``."""
         return {cid: 1.0 for cid in self.pool if self.place[cid][0] in cables}
 
 
 def dense(c: Candidates) -> dict[int, float]:
-    return c.by_similarity(c.cosine)
+    return c.by_rank(c.pool)
 
 
-def keyword(c: Candidates) -> dict[int, float]:
-    return c.by_similarity(c.retriever.keyword_scores(c.query.text, sorted(c.pool), len(c.pool)))
+def keyword(c: Candidates) -> dict[int, float]:  # by chunk id: equal scores keep that order
+    return c.by_rank(c.retriever.keyword(c.query.text, sorted(c.pool), len(c.pool)))
 
 
 def asking(c: Candidates) -> dict[int, float]:
     if not c.query.asking:
         return {}
-    return c.by_similarity(c.retriever.cosines(c.retriever.encode(c.query.asking), sorted(c.pool)))
+    return c.by_rank(c.retriever.exact(c.retriever.encode(c.query.asking), sorted(c.pool)))
 
 
 def time(c: Candidates) -> dict[int, float]:
@@ -139,7 +127,7 @@ def opening(c: Candidates) -> dict[int, float]:
 def sentence(c: Candidates) -> dict[int, float]:
     q = c.retriever.encode(c.query.text)
     best = {cid: float((vecs @ q).max()) for cid, vecs in c.retriever.sentences(c.leaders).items() if len(vecs)}
-    return c.by_similarity(best)
+    return c.by_rank(sorted(best, key=lambda cid: -best[cid]))
 
 
 SIGNALS = (
