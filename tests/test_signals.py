@@ -13,7 +13,7 @@ from cableqa.retrieval import Tuning
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from loo import compare  # noqa: E402
+from loo import compare, interval  # noqa: E402
 
 
 class Stub:
@@ -66,6 +66,10 @@ def test_leave_one_out_pairs_each_question():
     assert d["dR1"] == pytest.approx(0.25) and d["dR5"] == 0
     assert d["dMRR"] == pytest.approx((1 - 1 / 7 + 1 / 6 - 1 / 3) / 4)
     assert d["changed"] == [("a", "t", 1, 7), ("b", "t", 6, 3)]
+    lo, hi = d["dMRR_ci"]
+    assert lo <= d["dMRR"] <= hi and lo < 0 < hi  # one question up, one down: no sign either way
+    assert interval([0.5] * 9) == (0.5, 0.5) and interval([]) == (0.0, 0.0)
+    assert interval([1.0, -1.0] * 30) == interval([1.0, -1.0] * 30)  # seeded
 
 
 def test_a_cable_s_opening_paragraph_gives_up_0_3_of_a_first_place(monkeypatch):
