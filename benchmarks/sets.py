@@ -29,9 +29,10 @@ VALIDATION = HERE / "validation.jsonl"
 VALIDATION2 = HERE / "validation2.jsonl"  # a second frozen set, written later (validation2.md)
 VALIDATION3 = HERE / "validation3.jsonl"  # a third (validation3.md)
 VALIDATION4 = HERE / "validation4.jsonl"  # a fourth (validation4.md)
+VALIDATION5 = HERE / "validation5.jsonl"  # reserved for the next registered test: read only when named
 SPLIT = HERE / "dev_split.json"
 SPLIT_SEED = 17  # issue 17
-SETS = ("dev-tune", "dev-check", "validation", "validation-2", "validation-3", "validation-4")
+SETS = ("dev-tune", "dev-check", "validation", "validation-2", "validation-3", "validation-4", "validation-5")
 
 
 def split_dev(questions: list[dict], seed: int = SPLIT_SEED) -> dict[str, str]:
@@ -54,7 +55,7 @@ def split_dev(questions: list[dict], seed: int = SPLIT_SEED) -> dict[str, str]:
 def question_sets(dev: list[dict], split: dict[str, str], validation: list[dict],
                   *later: list[dict]) -> dict[str, list[dict]]:
     """The sets by name: the dev halves, validation, and the ``later`` validation sets given
-    (validation-2, -3, -4; an empty one is left out); a dev question the split does not
+    (validation-2 to -5; an empty one is left out); a dev question the split does not
     place raises ValueError naming it."""
     missing = [q["qid"] for q in dev if split.get(q["qid"]) not in ("tune", "check")]
     if missing:
@@ -75,6 +76,9 @@ def add_set_arguments(parser: argparse.ArgumentParser) -> None:
     for n, path in ((3, VALIDATION3), (4, VALIDATION4)):
         parser.add_argument(f"--validation{n}", default=str(path),
                             help=f"validation set {n} (JSON Lines; skipped when the file is missing)")
+    parser.add_argument("--validation5", default="", metavar="JSONL",
+                        help=f"the reserved fifth set, only when named: {VALIDATION5.relative_to(HERE.parent)} "
+                             "(validation5.md: its first use is a registered test)")
     parser.add_argument("--split", default=str(SPLIT), help="dev qid -> tune/check (JSON)")
     parser.add_argument("--tuning", default="", metavar="SPEC",
                         help='search settings other than the defaults, e.g. "dense=0.5,leaders=1000" '
@@ -106,8 +110,8 @@ def load_sets(args: argparse.Namespace, dev: list[dict] | None = None) -> dict[s
     from cableqa.evaluate import load_questions
 
     dev = load_questions(args.dev) if dev is None else dev
-    later = [load_questions(p) if Path(p).exists() else []
-             for p in (args.validation2, args.validation3, args.validation4)]
+    later = [load_questions(p) if p and Path(p).exists() else []
+             for p in (args.validation2, args.validation3, args.validation4, args.validation5)]
     return question_sets(dev, json.loads(Path(args.split).read_text()), load_questions(args.validation), *later)
 
 

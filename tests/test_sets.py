@@ -15,7 +15,7 @@ from conftest import DEV, ROOT, SUBSET, need_shared
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_validation_sample import (evidence_problems, printed_number, question_problems,  # noqa: E402
                                     sample_order)
-from sets import SPLIT, VALIDATION, VALIDATION2, VALIDATION3, VALIDATION4, question_sets, split_dev, tuning  # noqa: E402
+from sets import SPLIT, VALIDATION, VALIDATION2, VALIDATION3, VALIDATION4, VALIDATION5, question_sets, split_dev, tuning  # noqa: E402
 
 BODY = """CONFIDENTIAL  EMBASSY X 000123
 
@@ -86,8 +86,9 @@ def test_tuning_reads_signal_weights_and_settings():
         tuning("nope=1")
 
 
-@pytest.mark.parametrize("path,least", [(VALIDATION, 66), (VALIDATION2, 60), (VALIDATION3, 60), (VALIDATION4, 60)],
-                         ids=["validation", "validation-2", "validation-3", "validation-4"])
+@pytest.mark.parametrize("path,least", [(VALIDATION, 66), (VALIDATION2, 60), (VALIDATION3, 60), (VALIDATION4, 60),
+                                        (VALIDATION5, 120)],
+                         ids=["validation", "validation-2", "validation-3", "validation-4", "validation-5"])
 def test_validation_set_is_well_formed_and_its_evidence_is_in_its_cables(path, least):
     need_shared(SUBSET)
     from cableqa.cables import Report, read_paths
@@ -104,7 +105,7 @@ def test_validation_set_is_well_formed_and_its_evidence_is_in_its_cables(path, l
 
 
 def test_the_validation_sets_share_no_cable_and_no_qid():
-    sets = [load_questions(p) for p in (VALIDATION, VALIDATION2, VALIDATION3, VALIDATION4)]
+    sets = [load_questions(p) for p in (VALIDATION, VALIDATION2, VALIDATION3, VALIDATION4, VALIDATION5)]
     for key in ("cable_id", "qid"):
         seen = [{q[key] for q in qs} for qs in sets]
         assert sum(map(len, seen)) == len(set().union(*seen)), key
