@@ -33,10 +33,8 @@ import _common as c
 
 def in_process(args, questions: list[dict], out: c.Output) -> None:
     from cableqa.evaluate import score
-    from cableqa.search import Searcher
 
-    searcher = Searcher(args.index)
-    searcher.warm()
+    searcher = c.open_searcher(args.index, out)
     top10 = c.answers(searcher)
 
     def one_at_a_time() -> list[list[dict]]:
@@ -112,7 +110,6 @@ def main() -> None:
         args.repeat, args.rounds = 1, 1
     questions = [{**q, "qid": f"{q['qid']}#{r}"} if r else q for r in range(args.repeat) for q in distinct]
     out = c.Output("batch search: questions embedded together vs one at a time", args.out, quick=args.quick)
-    out.print(f"index: {args.index}", "")
     in_process(args, questions, out)
     command(args, questions, out)
     out.save()

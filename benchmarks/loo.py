@@ -1,4 +1,4 @@
-"""Leave one signal out: what each ranking signal gains or loses, question by question, on three sets.
+"""Leave one signal out: what each ranking signal gains or loses, question by question, on the question sets.
 
 Question: does each signal of ``cableqa.signals`` earn its place on the questions it was not tuned on
 (issue 17)?  Baseline: the shipped signal table, measured in the same run on the same index.  For each
@@ -11,7 +11,7 @@ half, the dev check half and the validation set is searched again (the sets and 
 * ΔR@1, ΔR@5, ΔMRR@10: shipped minus left out (positive: the signal helps);
 * changed: questions whose evidence rank differs at all;
 * ΔMRR 95 %: a paired bootstrap interval of ΔMRR@10 (questions resampled, seeded): on 65 questions it
-  spans about ±0.03, which is how large a difference must be before one set can show it.
+  spans about ±0.045 (docs/retrieval-experiments.md), how large a difference must be before one set shows it.
 
 With more than one set, a ``pooled`` row pairs every question of the sets run (``--sets`` picks them).
 
@@ -77,7 +77,8 @@ def main() -> None:
     parser.add_argument("--signals", help="comma-separated signals to leave out (default: every one)")
     parser.add_argument("--variant", action="append", metavar="SPEC",
                         help="compare this variant of the settings instead of leaving signals out (repeatable)")
-    parser.add_argument("--sets", help="comma-separated sets to run (default: all, the later validation sets when their files exist)")
+    parser.add_argument("--sets", help="comma-separated sets to run (default: all; a later validation set when its "
+                                       "file exists, validation-5 only with --validation5)")
     parser.add_argument("--per-question", action="store_true", help="list every question a signal moves")
     parser.add_argument("--out", help="also write the output to this file")
     args = parser.parse_args()

@@ -23,7 +23,8 @@ import _common as c
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backends", default="torch,onnx,onnx-int8-mixed", help="comma-separated; the first is the baseline")
+    ap.add_argument("--backends", default="torch,onnx,onnx-int8-mixed",
+                    help="comma-separated; the first is the baseline")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads of every backend (default 1)")
     ap.add_argument("--rounds", type=int, default=3, help="passes over the questions (default 3)")
     ap.add_argument("--onnx-cache", default=None, help="folder of the ONNX export (default: a new temporary one)")
@@ -34,10 +35,11 @@ def main() -> None:
     import torch
 
     from cableqa.embed import load_embedder
+    from cableqa.retrieval import earlier_turns
 
     torch.set_num_threads(args.threads)
     questions = c.dev_questions(limit=10 if args.quick else None)
-    texts = [q["q"] for q in questions] + [" ".join(q["history"]) for q in questions if q.get("history")]
+    texts = [q["q"] for q in questions] + [earlier_turns(q["history"]) for q in questions if q.get("history")]
     rounds = 1 if args.quick else args.rounds
     cache = args.onnx_cache or tempfile.mkdtemp(prefix="cableqa-query-onnx-")
     names = args.backends.split(",")

@@ -71,9 +71,7 @@ def add_set_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", default="/work/ix/sub", help="index directory")
     parser.add_argument("--dev", default=str(DEV), help="dev questions (JSON Lines)")
     parser.add_argument("--validation", default=str(VALIDATION), help="validation questions (JSON Lines)")
-    parser.add_argument("--validation2", default=str(VALIDATION2),
-                        help="second validation set (JSON Lines; skipped when the file is missing)")
-    for n, path in ((3, VALIDATION3), (4, VALIDATION4)):
+    for n, path in ((2, VALIDATION2), (3, VALIDATION3), (4, VALIDATION4)):
         parser.add_argument(f"--validation{n}", default=str(path),
                             help=f"validation set {n} (JSON Lines; skipped when the file is missing)")
     parser.add_argument("--validation5", default="", metavar="JSONL",

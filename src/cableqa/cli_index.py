@@ -86,7 +86,7 @@ def _ready_for_questions(s: cfg.Settings, quiet: bool) -> None:
         if not quiet:
             click.echo(f"questions are embedded with {searcher.question_backend} (the same weights, faster for "
                        "one question); loading it (exported once per index)", err=True)
-        searcher.embedder.encode_query("ready")
+        searcher.embedder  # loading it runs a first question through it (Searcher.embedder)
     searcher.index.close()
 
 

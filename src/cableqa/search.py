@@ -168,6 +168,10 @@ class Searcher:
                     self._embedder = self._load(m.model, m.backend)
         return self._embedder
 
+    @embedder.setter
+    def embedder(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
     def _load(self, model: str, backend: str) -> Embedder:
         return load_embedder(model, backend, device=self.device, cache_dir=self.path / "onnx", threads=self._threads)
 

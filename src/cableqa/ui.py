@@ -306,7 +306,7 @@ def open_index(settings: Settings) -> Searcher:
     """The Searcher for ``settings.index``; builds the index from ``settings.corpus`` first if there is none."""
     from . import store
     from .cables import Report
-    from .embed import embedder_factory, query_backend
+    from .embed import embedder_factory
     from .errors import EmbedError
     from .indexer import run
     from .progress import bar
@@ -329,11 +329,11 @@ def open_index(settings: Settings) -> Searcher:
                 stats = run([settings.corpus], settings.index, make_and_keep, report=Report(echo=True),
                             progress=progress)
             print(stats.summary(), file=sys.stderr, flush=True)
-        # reuse the model the build loaded rather than loading it a second time, if it embeds questions too
-        asks = made and made[0].backend == query_backend(made[0].backend, settings.device, settings.query_backend)
-        return Searcher(settings.index, model=settings.model, backend=settings.backend, device=settings.device,
-                        embedder=made[0] if asks else None, query_backend=settings.query_backend,
-                        threads=serving_threads())
+        searcher = Searcher(settings.index, model=settings.model, backend=settings.backend, device=settings.device,
+                            query_backend=settings.query_backend, threads=serving_threads())
+        if made and made[0].backend == searcher.question_backend:
+            searcher.embedder = made[0]  # the model the build loaded embeds the questions too: not loaded twice
+        return searcher
     except (store.IndexError_, EmbedError, OSError) as exc:
         raise ServeError(str(exc)) from exc
 
@@ -346,8 +346,9 @@ def leave_a_core_free() -> None:
         import faiss
         import torch
 
-        torch.set_num_threads(serving_threads())
-        faiss.omp_set_num_threads(serving_threads())
+        threads = serving_threads()
+        torch.set_num_threads(threads)
+        faiss.omp_set_num_threads(threads)
 
 
 def serve(settings: Settings, watch: bool = False):
