@@ -20,10 +20,12 @@ validation set (which nobody tuned it on) is a candidate for removal.  ``--per-q
 changed question (rank with -> without, "-" when not in the top 10).
 
 ``--variant SPEC`` (``sets.py``'s ``--tuning`` syntax, repeatable) compares whole variants instead:
-the same paired differences, read as what the variant gains over the shipped settings.
+the same paired differences, read as what the variant gains over the shipped settings.  ``--against
+INDEX`` compares another index of the same cables (another model), searched with the shipped settings.
 
     python benchmarks/loo.py --index /work/ix/sub-main [--per-question] [--out results/loo-subset.txt]
     python benchmarks/loo.py --index /work/ix/sub-main --variant "dense=0.5,leaders=1000"
+    python benchmarks/loo.py --index /work/ix/sub-main --against /work/ix/sub-adapted
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ def main() -> None:
     parser.add_argument("--signals", help="comma-separated signals to leave out (default: every one)")
     parser.add_argument("--variant", action="append", metavar="SPEC",
                         help="compare this variant of the settings instead of leaving signals out (repeatable)")
+    parser.add_argument("--against", metavar="INDEX",
+                        help="compare this index of the same cables (another model) instead of leaving signals out")
     parser.add_argument("--sets", help="comma-separated sets to run (default: all; a later validation set when its "
                                        "file exists, validation-5 only with --validation5)")
     parser.add_argument("--per-question", action="store_true", help="list every question a signal moves")
@@ -92,16 +96,23 @@ def main() -> None:
         sets = {name: sets[name] for name in args.sets.split(",")}
     names = args.signals.split(",") if args.signals else [s.name for s in signals.SIGNALS]
     # each run: (row name, its settings, True when the row reads "it minus shipped", not "shipped minus it")
-    runs = ([(spec, tuning(spec), True) for spec in args.variant] if args.variant
+    variants = bool(args.variant or args.against)
+    runs = ([(args.against, Tuning(), True)] if args.against else
+            [(spec, tuning(spec), True) for spec in args.variant] if args.variant
             else [(name, Tuning().weighted(**{name: 0.0}), False) for name in names])
-    out = Output(f"{'variants of the settings' if args.variant else 'leave one signal out (cableqa.signals)'}: "
+    out = Output(f"{'variants' if variants else 'leave one signal out (cableqa.signals)'}: "
                  "paired differences per question set", args.out)
     searcher = open_searcher(args.index, out, note="; shipped signal table:")
     out.print(signals.describe(), "")
+    other_index = open_searcher(args.against, out) if args.against else searcher
 
-    def reports(settings: Tuning) -> dict:
-        searcher.tuning = settings
-        return {name: score(qs, answers(searcher)) for name, qs in sets.items()}
+    def reports(settings: Tuning, on=searcher, label: str = "shipped") -> dict:
+        on.tuning = settings
+        found = {name: score(qs, answers(on)) for name, qs in sets.items()}
+        if on is not searcher:
+            for name, report in found.items():
+                out.print(report.table(f"{label}, {name}, per question type:"), "")
+        return found
 
     shipped = {}
     for name, report in reports(Tuning()).items():
@@ -109,7 +120,7 @@ def main() -> None:
         shipped[name] = report.ranks
     rows, moved = [], []
     for name, settings, variant in runs:
-        other = {set_name: report.ranks for set_name, report in reports(settings).items()}
+        other = {set_name: report.ranks for set_name, report in reports(settings, other_index, name).items()}
         pairs = {set_name: (other[set_name], shipped[set_name]) if variant else (shipped[set_name], other[set_name])
                  for set_name in sets}
         if len(pairs) > 1:
@@ -125,13 +136,13 @@ def main() -> None:
                           for qid, kind, a, b in d["changed"]]
             out.print("  " + "  ".join(str(c) for c in rows[-1]))  # as it comes: a long run shows progress
     what = ("what each variant gains (variant minus shipped; gained/lost: in the top 5 only with/without it)"
-            if args.variant else "what each signal buys (shipped minus left out; gained/lost: in the top 5 only "
+            if variants else "what each signal buys (shipped minus left out; gained/lost: in the top 5 only "
             "with/without it)")
-    head = ["variant" if args.variant else "signal left out", "set", "n", "gained", "lost", "ΔR@1", "ΔR@5",
+    head = ["variant" if variants else "signal left out", "set", "n", "gained", "lost", "ΔR@1", "ΔR@5",
             "ΔMRR@10", "ΔMRR 95 %", "changed"]
     out.print("", what + ":", table(head, rows))
     if args.per_question:
-        out.print("", "questions moved (row set qid type rank " + ("shipped -> with the variant" if args.variant
+        out.print("", "questions moved (row set qid type rank " + ("shipped -> with the variant" if variants
                                                                     else "with -> without the signal") + "):", *moved)
     out.save()
 
