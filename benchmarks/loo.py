@@ -106,13 +106,9 @@ def main() -> None:
     out.print(signals.describe(), "")
     other_index = open_searcher(args.against, out) if args.against else searcher
 
-    def reports(settings: Tuning, on=searcher, label: str = "shipped") -> dict:
+    def reports(settings: Tuning, on=searcher) -> dict:
         on.tuning = settings
-        found = {name: score(qs, answers(on)) for name, qs in sets.items()}
-        if on is not searcher:
-            for name, report in found.items():
-                out.print(report.table(f"{label}, {name}, per question type:"), "")
-        return found
+        return {name: score(qs, answers(on)) for name, qs in sets.items()}
 
     shipped = {}
     for name, report in reports(Tuning()).items():
@@ -120,7 +116,11 @@ def main() -> None:
         shipped[name] = report.ranks
     rows, moved = [], []
     for name, settings, variant in runs:
-        other = {set_name: report.ranks for set_name, report in reports(settings, other_index, name).items()}
+        found = reports(settings, other_index)
+        if args.against:  # a whole other index: its own per-type tables, as the shipped ones above
+            for set_name, report in found.items():
+                out.print(report.table(f"{name}, {set_name}, per question type:"), "")
+        other = {set_name: report.ranks for set_name, report in found.items()}
         pairs = {set_name: (other[set_name], shipped[set_name]) if variant else (shipped[set_name], other[set_name])
                  for set_name in sets}
         if len(pairs) > 1:
