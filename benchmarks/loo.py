@@ -86,6 +86,8 @@ def main() -> None:
     parser.add_argument("--per-question", action="store_true", help="list every question a signal moves")
     parser.add_argument("--out", help="also write the output to this file")
     args = parser.parse_args()
+    if args.against and (args.variant or args.signals):
+        parser.error("--against compares the shipped settings on two indexes; leave out --variant and --signals")
 
     from cableqa import signals
     from cableqa.evaluate import score
